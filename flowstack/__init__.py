@@ -1,0 +1,1 @@
+"""flowstack: orchestration and autoscaling on persisted, revertible TaskFlow graphs."""

@@ -1,0 +1,1 @@
+"""Everything that touches flowstack's SQL database lives in this package."""

@@ -1,0 +1,52 @@
+"""The events table: one row per transition of a stack or resource."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from flowstack.db import models
+
+
+def add(
+    session: orm.Session,
+    stack_id: str,
+    action: str,
+    state: str,
+    reason: str = "",
+    *,
+    resource_name: str | None = None,
+    resource_type: str | None = None,
+    physical_id: str | None = None,
+) -> None:
+    session.execute(
+        sa.insert(models.Event).values(
+            stack_id=stack_id,
+            resource_name=resource_name,
+            resource_type=resource_type,
+            physical_id=physical_id,
+            action=action,
+            status=state,
+            reason=reason,
+            created_at=models.utcnow(),
+        )
+    )
+
+
+def list_for_stack(
+    session: orm.Session,
+    stack_id: str,
+    *,
+    resource_name: str | None = None,
+    limit: int | None = None,
+) -> Sequence[models.Event]:
+    """Events oldest first; with ``limit``, the newest ``limit`` of them."""
+    query = sa.select(models.Event).where(models.Event.stack_id == stack_id)
+    if resource_name is not None:
+        query = query.where(models.Event.resource_name == resource_name)
+    if limit is not None:
+        newest = query.order_by(models.Event.id.desc()).limit(limit).subquery()
+        query = sa.select(models.Event).join(newest, models.Event.id == newest.c.id)
+    return session.scalars(query.order_by(models.Event.id)).all()

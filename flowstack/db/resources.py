@@ -1,0 +1,98 @@
+"""Queries and updates of the resources table, and resource transitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from flowstack import exceptions, status
+from flowstack.db import events, models
+
+
+def create_all(session: orm.Session, stack_id: str, types: Iterable[tuple[str, str]]) -> None:
+    """One INIT_COMPLETE row per (name, type) of a new stack."""
+    now = models.utcnow()
+    rows = [
+        {
+            "stack_id": stack_id,
+            "name": name,
+            "type": type_name,
+            "action": status.INIT,
+            "status": status.COMPLETE,
+            "status_reason": "",
+            "created_at": now,
+        }
+        for name, type_name in types
+    ]
+    if rows:
+        session.execute(sa.insert(models.Resource), rows)
+
+
+def get(session: orm.Session, stack_id: str, name: str) -> models.Resource:
+    row = session.scalars(
+        sa.select(models.Resource).where(
+            models.Resource.stack_id == stack_id, models.Resource.name == name
+        )
+    ).first()
+    if row is None:
+        raise exceptions.ResourceNotFound(stack_id, name)
+    return row
+
+
+def list_for_stack(session: orm.Session, stack_id: str) -> Sequence[models.Resource]:
+    return session.scalars(
+        sa.select(models.Resource)
+        .where(models.Resource.stack_id == stack_id)
+        .order_by(models.Resource.id)
+    ).all()
+
+
+def transition(
+    session: orm.Session,
+    stack_id: str,
+    name: str,
+    type_name: str,
+    action: str,
+    state: str,
+    reason: str = "",
+    **values: Any,
+) -> None:
+    """Move a resource to ``action``/``state`` and record the event, in one statement pair.
+
+    ``values`` may set ``physical_id``, ``attributes`` and ``secret_data``.
+    """
+    session.execute(
+        sa.update(models.Resource)
+        .where(models.Resource.stack_id == stack_id, models.Resource.name == name)
+        .values(
+            action=action,
+            status=state,
+            status_reason=reason,
+            updated_at=models.utcnow(),
+            **values,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    events.add(
+        session,
+        stack_id,
+        action,
+        state,
+        reason,
+        resource_name=name,
+        resource_type=type_name,
+        physical_id=values.get("physical_id"),
+    )
+
+
+def update(session: orm.Session, stack_id: str, name: str, **values: Any) -> None:
+    """Change columns of a resource without a status transition (no event)."""
+    session.execute(
+        sa.update(models.Resource)
+        .where(models.Resource.stack_id == stack_id, models.Resource.name == name)
+        .values(updated_at=models.utcnow(), **values),
+        execution_options={"synchronize_session": False},
+    )

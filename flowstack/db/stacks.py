@@ -1,0 +1,106 @@
+"""Queries and updates of the stacks table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_db import exception as db_exc
+from sqlalchemy import orm
+
+from flowstack import exceptions, status
+from flowstack.db import models
+
+
+def create(session: orm.Session, **values: Any) -> models.Stack:
+    """Insert a stack; its name must be free among the project's live stacks."""
+    stack = models.Stack(**values)
+    session.add(stack)
+    try:
+        session.flush()
+    except db_exc.DBDuplicateEntry:
+        raise exceptions.StackExists(values["name"]) from None
+    return stack
+
+
+def get(session: orm.Session, project_id: str, name_or_id: str) -> models.Stack:
+    """A stack of the project by id (even deleted) or by name (live only).
+
+    Another project's stack is reported exactly like a missing one.
+    """
+    query = sa.select(models.Stack).where(models.Stack.project_id == project_id)
+    stack = session.scalars(query.where(models.Stack.id == name_or_id)).first()
+    if stack is None:
+        stack = session.scalars(
+            query.where(models.Stack.name == name_or_id, models.Stack.deleted_id == "")
+        ).first()
+    if stack is None:
+        raise exceptions.StackNotFound(name_or_id)
+    return stack
+
+
+def get_by_id(session: orm.Session, stack_id: str) -> models.Stack:
+    """A stack by id, for the engine's own use (no project scope)."""
+    stack = session.get(models.Stack, stack_id)
+    if stack is None:
+        raise exceptions.StackNotFound(stack_id)
+    return stack
+
+
+def list_live(session: orm.Session, project_id: str) -> Sequence[models.Stack]:
+    query = (
+        sa.select(models.Stack)
+        .where(models.Stack.project_id == project_id, models.Stack.deleted_id == "")
+        .order_by(models.Stack.created_at, models.Stack.name)
+    )
+    return session.scalars(query).all()
+
+
+def set_status(
+    session: orm.Session,
+    stack_id: str,
+    action: str,
+    state: str,
+    reason: str,
+    *,
+    only_if: tuple[str, str] | None = None,
+    **values: Any,
+) -> bool:
+    """Move a stack to ``action``/``state``; False if ``only_if`` did not match.
+
+    ``only_if`` (action, status) makes the change a compare-and-set, so that
+    concurrent tasks reporting the same failure keep the first reason.
+    """
+    query = sa.update(models.Stack).where(models.Stack.id == stack_id)
+    if only_if is not None:
+        query = query.where(models.Stack.action == only_if[0], models.Stack.status == only_if[1])
+    result = session.execute(
+        query.values(
+            action=action,
+            status=state,
+            status_reason=reason,
+            updated_at=models.utcnow(),
+            **values,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount == 1
+
+
+def mark_deleted(session: orm.Session, stack_id: str, reason: str) -> None:
+    """DELETE_COMPLETE: the row stays (for its events) but frees its name."""
+    now = models.utcnow()
+    session.execute(
+        sa.update(models.Stack)
+        .where(models.Stack.id == stack_id)
+        .values(
+            action=status.DELETE,
+            status=status.COMPLETE,
+            status_reason=reason,
+            deleted_at=now,
+            updated_at=now,
+            deleted_id=stack_id,
+        ),
+        execution_options={"synchronize_session": False},
+    )

@@ -1,0 +1,1 @@
+"""TaskFlow persistence on flowstack's database."""

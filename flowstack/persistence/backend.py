@@ -1,0 +1,125 @@
+"""A TaskFlow persistence backend sharing flowstack's engine and tables.
+
+TaskFlow's stock SQLAlchemy backend builds a new ``Connection`` for every
+save, and each one builds new ``Table`` objects; SQLAlchemy's statement
+cache is keyed on those objects, so every save compiles its SQL again, and
+on SQLite (NullPool) every save opened a database connection too.  Measured
+here at ~40 ms per task.  This backend keeps one connection object with
+tables built once, writes an atom state change as a single UPDATE instead
+of SELECT + merge + UPDATE, and inserts a flow's new atoms in one
+executemany.  The schema is TaskFlow's own, so stock tools still read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from taskflow import exceptions as tf_exc
+from taskflow.persistence import models as tf_models
+from taskflow.persistence.backends import impl_sqlalchemy
+from taskflow.persistence.backends.sqlalchemy import tables as tf_tables
+
+from flowstack.db.session import Database
+
+TABLES = tf_tables.fetch(sa.MetaData())
+
+
+class Backend(impl_sqlalchemy.SQLAlchemyBackend):
+    """TaskFlow backend over a :class:`~flowstack.db.session.Database`."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__({"connection": db.url}, engine=db.engine)
+        self.db = db
+        self._connection = Connection(self)
+
+    def get_connection(self) -> Connection:
+        return self._connection
+
+    def close(self) -> None:
+        """The engine belongs to the Database; nothing to release here."""
+
+
+class Connection(impl_sqlalchemy.Connection):
+    """One long-lived connection object; safe to share between threads."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._engine = backend.engine
+        self._metadata = TABLES.logbooks.metadata
+        self._tables = TABLES
+        self._converter = impl_sqlalchemy._Alchemist(TABLES)
+        self._upgrade_lock = backend._upgrade_lock
+        self._write_lock = backend.db.write_lock
+
+    def close(self) -> None:
+        """Shared and long-lived: closing a use of it releases nothing."""
+
+    @contextlib.contextmanager
+    def _writing(self, what: str):
+        try:
+            with self._write_lock, self._engine.begin() as conn:
+                yield conn
+        except sa_exc.SQLAlchemyError:
+            tf_exc.raise_with_cause(tf_exc.StorageFailure, f"Failed {what}")
+
+    def update_atom_details(self, atom_detail: tf_models.AtomDetail) -> tf_models.AtomDetail:
+        atoms = self._tables.atomdetails
+        values = atom_detail.to_dict()
+        with self._writing(f"updating atom details with uuid '{atom_detail.uuid}'") as conn:
+            result = conn.execute(
+                sa.update(atoms).where(atoms.c.uuid == atom_detail.uuid).values(values)
+            )
+        if result.rowcount == 0:
+            raise tf_exc.NotFound(f"No atom details found with uuid '{atom_detail.uuid}'")
+        return atom_detail
+
+    def update_flow_details(
+        self, flow_detail: tf_models.FlowDetail, ignore_missing: bool = False
+    ) -> tf_models.FlowDetail:
+        flows = self._tables.flowdetails
+        atoms = self._tables.atomdetails
+        with self._writing(f"updating flow details with uuid '{flow_detail.uuid}'") as conn:
+            values = flow_detail.to_dict()
+            result = conn.execute(
+                sa.update(flows).where(flows.c.uuid == flow_detail.uuid).values(values)
+            )
+            if result.rowcount == 0:
+                if ignore_missing:
+                    return flow_detail
+                raise tf_exc.NotFound(f"No flow details found with uuid '{flow_detail.uuid}'")
+            # Atom changes are written by update_atom_details; here only the
+            # atoms that are new to this flow detail need inserting.
+            known = set(
+                conn.scalars(sa.select(atoms.c.uuid).where(atoms.c.parent_uuid == flow_detail.uuid))
+            )
+            new_rows = [
+                _atom_row(ad, flow_detail.uuid) for ad in flow_detail if ad.uuid not in known
+            ]
+            if new_rows:
+                conn.execute(sa.insert(atoms), new_rows)
+        return flow_detail
+
+    def save_logbook(self, book: tf_models.LogBook) -> tf_models.LogBook:
+        with self._write_lock:
+            return super().save_logbook(book)
+
+    def destroy_logbook(self, book_uuid: str) -> None:
+        with self._write_lock:
+            super().destroy_logbook(book_uuid)
+
+    def clear_all(self) -> None:
+        with self._write_lock:
+            super().clear_all()
+
+    def upgrade(self) -> None:
+        with self._write_lock:
+            super().upgrade()
+
+
+def _atom_row(atom_detail: tf_models.AtomDetail, parent_uuid: str) -> dict:
+    row = atom_detail.to_dict()
+    row["parent_uuid"] = parent_uuid
+    row["atom_type"] = tf_models.atom_detail_type(atom_detail)
+    return row
