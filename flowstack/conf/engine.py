@@ -7,9 +7,30 @@ GROUP = cfg.OptGroup("engine", title="Flow execution")
 OPTS = [
     cfg.IntOpt(
         "max_workers",
-        default=16,
+        default=64,
         min=1,
-        help="Threads running the tasks of one flow in parallel (TaskFlow parallel engine).",
+        help="Threads running the tasks of one flow in parallel (TaskFlow parallel "
+        "engine). Waiting resources hold a thread while they poll.",
+    ),
+    cfg.FloatOpt(
+        "poll_interval",
+        default=1.0,
+        min=0.01,
+        help="Seconds between two checks of a resource that is being built or deleted.",
+    ),
+    cfg.FloatOpt(
+        "poll_checkpoint_secs",
+        default=5.0,
+        min=0.0,
+        help="Longest a wait polls before checkpointing its progress in the flow's "
+        "persistence (one retry attempt); a resumed flow continues from there.",
+    ),
+    cfg.FloatOpt(
+        "rollback_timeout_secs",
+        default=600.0,
+        min=1.0,
+        help="How long a rollback waits for one resource to be deleted before "
+        "recording it as left behind (DELETE_FAILED) and moving on.",
     ),
     cfg.IntOpt(
         "stack_timeout_mins",

@@ -17,6 +17,7 @@ def load(
     argv: list[str] | None = None,
     *,
     config_files: list[str] | None = None,
+    state_path: str | None = None,
     conf: cfg.ConfigOpts | None = None,
 ) -> cfg.ConfigOpts:
     """Parse ``argv`` and the config files; fill in the embedded default.
@@ -35,6 +36,8 @@ def load(
         default_config_files=config_files,
         validate_default_values=True,
     )
+    if state_path:
+        conf.set_override("state_path", os.path.abspath(state_path))
     if not conf.database.connection:
         conf.set_default("connection", embedded_connection(conf.state_path), group="database")
     return conf

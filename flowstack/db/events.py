@@ -41,9 +41,15 @@ def list_for_stack(
     *,
     resource_name: str | None = None,
     limit: int | None = None,
+    after_id: int | None = None,
 ) -> Sequence[models.Event]:
-    """Events oldest first; with ``limit``, the newest ``limit`` of them."""
+    """Events oldest first; with ``limit``, the newest ``limit`` of them.
+
+    ``after_id`` returns only events newer than that one (to follow a stack).
+    """
     query = sa.select(models.Event).where(models.Event.stack_id == stack_id)
+    if after_id is not None:
+        query = query.where(models.Event.id > after_id)
     if resource_name is not None:
         query = query.where(models.Event.resource_name == resource_name)
     if limit is not None:

@@ -1,0 +1,1 @@
+"""TaskFlow tasks and retry controllers, grouped by what they touch."""

@@ -1,0 +1,80 @@
+"""How a failed resource step is recorded and explained to the user."""
+
+from __future__ import annotations
+
+from flowstack import exceptions, status
+from flowstack.db import events, resources, stacks
+from flowstack.engine import resource_state
+from flowstack.engine.runtime import Runtime
+from flowstack.engine.stack_cache import StackDefinition
+
+
+def describe(exc: BaseException) -> str:
+    """One line a user can act on: the plugin's reason, or type and message."""
+    if isinstance(exc, exceptions.ResourceFailure):
+        return exc.reason
+    if isinstance(exc, exceptions.FlowstackError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def stack_reason(action: str, resource: str, reason: str) -> str:
+    return f"Resource {action} failed: resources.{resource}: {reason}"
+
+
+def record_create_failure(
+    rt: Runtime,
+    stack: StackDefinition,
+    resource: str,
+    loaded: resource_state.Loaded,
+    exc: BaseException,
+) -> exceptions.ResourceFailure:
+    """CREATE_FAILED on the resource, and the stack starts rolling back (or fails)."""
+    reason = describe(exc)
+    why = stack_reason(status.CREATE, resource, reason)
+    with rt.db.writer() as session:
+        resources.transition(
+            session,
+            stack.info.id,
+            resource,
+            loaded.type_name,
+            status.CREATE,
+            status.FAILED,
+            reason,
+            **resource_state.plugin_state(rt, loaded.plugin),
+        )
+        action = status.CREATE if stack.disable_rollback else status.ROLLBACK
+        state = status.FAILED if stack.disable_rollback else status.IN_PROGRESS
+        # Compare-and-set: with parallel failures the first reason stays.
+        if stacks.set_status(
+            session,
+            stack.info.id,
+            action,
+            state,
+            why,
+            only_if=(status.CREATE, status.IN_PROGRESS),
+        ):
+            events.add(session, stack.info.id, action, state, why)
+    return exceptions.ResourceFailure(resource, status.CREATE, reason)
+
+
+def record_delete_failure(
+    rt: Runtime,
+    stack: StackDefinition,
+    resource: str,
+    loaded: resource_state.Loaded,
+    exc: BaseException,
+) -> exceptions.ResourceFailure:
+    reason = describe(exc)
+    with rt.db.writer() as session:
+        resources.transition(
+            session,
+            stack.info.id,
+            resource,
+            loaded.type_name,
+            status.DELETE,
+            status.FAILED,
+            reason,
+            **resource_state.plugin_state(rt, loaded.plugin),
+        )
+    return exceptions.ResourceFailure(resource, status.DELETE, reason)

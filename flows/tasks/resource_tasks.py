@@ -1,0 +1,353 @@
+"""Tasks that create and delete one resource through its plugin.
+
+Each task re-reads the resource's row before acting, so that a task
+re-executed after a crash sees what its first execution persisted: a
+resource already complete is not created again, and a plugin finds the
+intent it recorded before calling a remote service.  Reverts never raise:
+what cannot be undone is recorded as DELETE_FAILED with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from oslo_log import log as logging
+from taskflow import task
+
+from flows import keys
+from flows.tasks import failures
+from flows.tasks.retries import ResourceNotReady
+from flowstack import exceptions, status, template
+from flowstack.db import resources
+from flowstack.engine import resource_state, runtime
+from flowstack.engine.resolution import TaskResolution
+from flowstack.engine.runtime import Runtime
+from flowstack.engine.stack_cache import StackDefinition
+from flowstack.resources.base import Resource
+
+LOG = logging.getLogger(__name__)
+
+STATE_CHANGED = "state changed"
+
+
+class _ResourceTask(task.Task):
+    """Shared construction: which stack, which resource, and until when."""
+
+    def __init__(
+        self,
+        name: str,
+        stack_id: str,
+        resource: str,
+        deadline: float,
+        *,
+        requires: list[str] | None = None,
+        provides: str | None = None,
+    ) -> None:
+        super().__init__(name=name, requires=requires or [], provides=provides)
+        self.stack_id = stack_id
+        self.resource = resource
+        self.deadline = deadline
+
+    def _check_deadline(self, action: str) -> None:
+        if time.time() > self.deadline:
+            raise exceptions.ResourceFailure(
+                self.resource, action, "the stack's timeout was reached"
+            )
+
+
+class CreateResource(_ResourceTask):
+    """Resolve properties, record intent, then start (or finish) the create."""
+
+    def __init__(
+        self, stack_id: str, resource: str, needs: list[str], deadline: float, *, polls: bool
+    ) -> None:
+        super().__init__(
+            f"create:{resource}",
+            stack_id,
+            resource,
+            deadline,
+            requires=[keys.resource(n) for n in needs],
+            provides=None if polls else keys.resource(resource),
+        )
+        self.polls = polls
+
+    def execute(self, **inputs: Any) -> dict[str, Any] | None:
+        rt = runtime.current()
+        stack = rt.stacks.get(self.stack_id)
+        loaded = resource_state.load(rt, stack, self.resource)
+        plugin = loaded.plugin
+        if (loaded.action, loaded.status) == (status.CREATE, status.COMPLETE):
+            # Re-executed after the row was committed but before TaskFlow
+            # saved this task's result: nothing to do again.
+            return None if self.polls else resource_state.ready_state(rt, plugin)[1]
+        try:
+            self._check_deadline(status.CREATE)
+            properties = template.resolve_properties(
+                stack.template, self.resource, _resolution(rt, stack, inputs), rt.registry
+            )
+            intent = plugin.intent(properties)
+            if intent:
+                plugin.data["intent"] = intent
+            with rt.db.writer() as session:
+                resources.transition(
+                    session,
+                    self.stack_id,
+                    self.resource,
+                    loaded.type_name,
+                    status.CREATE,
+                    status.IN_PROGRESS,
+                    STATE_CHANGED,
+                    **resource_state.plugin_state(rt, plugin),
+                )
+            plugin.handle_create(properties)
+            if self.polls:
+                with rt.db.writer() as session:
+                    resources.update(
+                        session,
+                        self.stack_id,
+                        self.resource,
+                        **resource_state.plugin_state(rt, plugin),
+                    )
+                return None
+            return _complete_create(rt, stack, plugin, loaded.type_name)
+        except Exception as exc:
+            raise failures.record_create_failure(rt, stack, self.resource, loaded, exc) from exc
+
+    def revert(self, *args: Any, **kwargs: Any) -> None:
+        """Roll the resource back, whatever state its create reached."""
+        rt = runtime.current()
+        stack = rt.stacks.get(self.stack_id)
+        if stack.disable_rollback:
+            return
+        loaded = resource_state.load(rt, stack, self.resource)
+        if loaded.action == status.INIT or (loaded.action, loaded.status) == (
+            status.DELETE,
+            status.COMPLETE,
+        ):
+            return  # never started, or already removed by an earlier revert
+        delete_until_gone(rt, stack, loaded, rt.conf.engine.rollback_timeout_secs)
+
+
+class WaitForCreate(_ResourceTask):
+    """Poll the create until ready; raises ResourceNotReady to be polled again."""
+
+    def __init__(self, stack_id: str, resource: str, deadline: float) -> None:
+        super().__init__(
+            f"wait-create:{resource}",
+            stack_id,
+            resource,
+            deadline,
+            provides=keys.resource(resource),
+        )
+
+    def execute(self) -> dict[str, Any]:
+        rt = runtime.current()
+        stack = rt.stacks.get(self.stack_id)
+        loaded = resource_state.load(rt, stack, self.resource)
+        plugin = loaded.plugin
+        if (loaded.action, loaded.status) == (status.CREATE, status.COMPLETE):
+            return resource_state.ready_state(rt, plugin)[1]
+        try:
+            if _poll(rt, plugin, plugin.check_create_complete, self._check_deadline, status.CREATE):
+                return _complete_create(rt, stack, plugin, loaded.type_name)
+            _save_progress(rt, self.stack_id, self.resource, plugin)
+        except Exception as exc:
+            raise failures.record_create_failure(rt, stack, self.resource, loaded, exc) from exc
+        raise ResourceNotReady(self.resource)
+
+
+class DeleteResource(_ResourceTask):
+    """Start deleting a resource; resources that never existed are skipped."""
+
+    def __init__(
+        self, stack_id: str, resource: str, dependents: list[str], deadline: float, *, polls: bool
+    ) -> None:
+        super().__init__(
+            f"delete:{resource}",
+            stack_id,
+            resource,
+            deadline,
+            requires=[keys.deleted(n) for n in dependents],
+            provides=None if polls else keys.deleted(resource),
+        )
+        self.polls = polls
+
+    def execute(self, **inputs: Any) -> bool:
+        rt = runtime.current()
+        stack = rt.stacks.get(self.stack_id)
+        loaded = resource_state.load(rt, stack, self.resource)
+        if loaded.action == status.INIT or (loaded.action, loaded.status) == (
+            status.DELETE,
+            status.COMPLETE,
+        ):
+            return True
+        plugin = loaded.plugin
+        try:
+            self._check_deadline(status.DELETE)
+            _transition(rt, stack, plugin, loaded.type_name, status.DELETE, status.IN_PROGRESS)
+            plugin.handle_delete()
+            if self.polls:
+                _save_progress(rt, self.stack_id, self.resource, plugin)
+                return True
+            _transition(rt, stack, plugin, loaded.type_name, status.DELETE, status.COMPLETE)
+            return True
+        except Exception as exc:
+            raise failures.record_delete_failure(rt, stack, self.resource, loaded, exc) from exc
+
+
+class WaitForDelete(_ResourceTask):
+    def __init__(self, stack_id: str, resource: str, deadline: float) -> None:
+        super().__init__(
+            f"wait-delete:{resource}",
+            stack_id,
+            resource,
+            deadline,
+            provides=keys.deleted(resource),
+        )
+
+    def execute(self) -> bool:
+        rt = runtime.current()
+        stack = rt.stacks.get(self.stack_id)
+        loaded = resource_state.load(rt, stack, self.resource)
+        if loaded.action != status.DELETE or loaded.status == status.COMPLETE:
+            return True
+        plugin = loaded.plugin
+        try:
+            if _poll(rt, plugin, plugin.check_delete_complete, self._check_deadline, status.DELETE):
+                _transition(rt, stack, plugin, loaded.type_name, status.DELETE, status.COMPLETE)
+                return True
+            _save_progress(rt, self.stack_id, self.resource, plugin)
+        except Exception as exc:
+            raise failures.record_delete_failure(rt, stack, self.resource, loaded, exc) from exc
+        raise ResourceNotReady(self.resource)
+
+
+ROLLBACK_STARTED = "rollback: deleting"
+ROLLBACK_DONE = "rollback: deleted"
+
+
+def delete_until_gone(
+    rt: Runtime, stack: StackDefinition, loaded: resource_state.Loaded, timeout: float
+) -> bool:
+    """Delete a resource as part of a rollback; never raises.
+
+    Returns whether it is gone.  A resource that cannot be removed is left
+    DELETE_FAILED with the reason, for the operator and the orphan report.
+    """
+    plugin = loaded.plugin
+    give_up_at = time.time() + timeout
+    try:
+        _transition(
+            rt, stack, plugin, loaded.type_name, status.DELETE, status.IN_PROGRESS, ROLLBACK_STARTED
+        )
+        plugin.handle_delete()
+        interval = rt.conf.engine.poll_interval
+        while not plugin.check_delete_complete():
+            if time.time() > give_up_at:
+                raise exceptions.ResourceFailure(
+                    plugin.name, status.DELETE, f"still not deleted after {timeout:.0f} s"
+                )
+            time.sleep(plugin.poll_delay(interval))
+        _transition(
+            rt, stack, plugin, loaded.type_name, status.DELETE, status.COMPLETE, ROLLBACK_DONE
+        )
+        return True
+    except Exception as exc:
+        reason = failures.describe(exc)
+        LOG.warning(
+            "Rollback could not remove resource %s of stack %s: %s",
+            plugin.name,
+            stack.info.id,
+            reason,
+        )
+        try:
+            _transition(rt, stack, plugin, loaded.type_name, status.DELETE, status.FAILED, reason)
+        except Exception:
+            LOG.exception("Could not record the failed rollback of %s", plugin.name)
+        return False
+
+
+def _resolution(rt: Runtime, stack: StackDefinition, inputs: dict[str, Any]) -> TaskResolution:
+    prefix = len(keys.RESOURCE_PREFIX)
+    results = {key[prefix:]: value for key, value in inputs.items()}
+
+    def any_attributes(name: str) -> bool:
+        definition = stack.template.resources[name]
+        return rt.registry.get(definition.type).accepts_any_attributes
+
+    return TaskResolution(
+        stack.parameters,
+        results,
+        lambda name, attribute: resource_state.secret_value(rt, stack.info.id, name, attribute),
+        any_attributes,
+    )
+
+
+def _poll(
+    rt: Runtime,
+    plugin: Resource,
+    check: Any,
+    check_deadline: Any,
+    action: str,
+) -> bool:
+    """Poll ``check`` until it is True or this attempt's time slice is over.
+
+    Polling a few times per attempt (rather than once) keeps the retry
+    history, which TaskFlow rewrites on every attempt, short on long waits;
+    each slice still ends in a checkpoint.
+    """
+    interval = rt.conf.engine.poll_interval
+    slice_ends = time.time() + rt.conf.engine.poll_checkpoint_secs
+    while True:
+        check_deadline(action)
+        if check():
+            return True
+        if time.time() >= slice_ends:
+            return False
+        time.sleep(plugin.poll_delay(interval))
+
+
+def _complete_create(
+    rt: Runtime, stack: StackDefinition, plugin: Resource, type_name: str
+) -> dict[str, Any]:
+    columns, result = resource_state.ready_state(rt, plugin)
+    with rt.db.writer() as session:
+        resources.transition(
+            session,
+            stack.info.id,
+            plugin.name,
+            type_name,
+            status.CREATE,
+            status.COMPLETE,
+            STATE_CHANGED,
+            **columns,
+        )
+    return result
+
+
+def _transition(
+    rt: Runtime,
+    stack: StackDefinition,
+    plugin: Resource,
+    type_name: str,
+    action: str,
+    state: str,
+    reason: str = STATE_CHANGED,
+) -> None:
+    with rt.db.writer() as session:
+        resources.transition(
+            session,
+            stack.info.id,
+            plugin.name,
+            type_name,
+            action,
+            state,
+            reason,
+            **resource_state.plugin_state(rt, plugin),
+        )
+
+
+def _save_progress(rt: Runtime, stack_id: str, name: str, plugin: Resource) -> None:
+    with rt.db.writer() as session:
+        resources.update(session, stack_id, name, **resource_state.plugin_state(rt, plugin))

@@ -1,0 +1,166 @@
+"""Tasks that move a whole stack through its lifecycle.
+
+Each stack flow begins with a lifecycle task whose only job is to mark the
+stack failed (or rolled back) when the flow reverts, so that rule lives in
+one visible place, and ends with a task that marks it complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taskflow import task
+
+from flows.tasks import failures
+from flowstack import status, template
+from flowstack.db import events, resources, stacks
+from flowstack.engine import resource_state, runtime
+from flowstack.engine.resolution import TaskResolution
+from flowstack.engine.runtime import Runtime
+from flowstack.engine.stack_cache import StackDefinition
+
+
+def _set_stack(rt: Runtime, stack_id: str, action: str, state: str, reason: str) -> None:
+    with rt.db.writer() as session:
+        stacks.set_status(session, stack_id, action, state, reason)
+        events.add(session, stack_id, action, state, reason)
+
+
+def _failed_resources(rt: Runtime, stack_id: str, action: str) -> list[tuple[str, str]]:
+    with rt.db.reader() as session:
+        return [
+            (row.name, row.status_reason)
+            for row in resources.list_for_stack(session, stack_id)
+            if (row.action, row.status) == (action, status.FAILED)
+        ]
+
+
+def _first_failure(flow_failures: dict[str, Any] | None) -> str:
+    for failure in (flow_failures or {}).values():
+        return failure.exception_str
+    return "unknown failure"
+
+
+class StackCreateLifecycle(task.Task):
+    """On revert: ROLLBACK_COMPLETE, ROLLBACK_FAILED, or CREATE_FAILED."""
+
+    def __init__(self, stack_id: str) -> None:
+        super().__init__(name="stack-create-lifecycle")
+        self.stack_id = stack_id
+
+    def execute(self) -> None:
+        """The engine marked the stack CREATE_IN_PROGRESS before posting the flow."""
+
+    def revert(self, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any) -> None:
+        rt = runtime.current()
+        with rt.db.reader() as session:
+            row = stacks.get_by_id(session, self.stack_id)
+            why = (
+                row.status_reason
+                if row.action != status.CREATE or row.status != status.IN_PROGRESS
+                else ""
+            )
+            disable_rollback = row.disable_rollback
+        why = why or _first_failure(flow_failures)
+        if disable_rollback:
+            _set_stack(rt, self.stack_id, status.CREATE, status.FAILED, why)
+            return
+        left = _failed_resources(rt, self.stack_id, status.DELETE)
+        if left:
+            listing = "; ".join(f"{name}: {reason}" for name, reason in left)
+            reason = f"{why}. Rollback could not remove {len(left)} resource(s): {listing}"
+            _set_stack(rt, self.stack_id, status.ROLLBACK, status.FAILED, reason)
+        else:
+            _set_stack(rt, self.stack_id, status.ROLLBACK, status.COMPLETE, f"Rolled back: {why}")
+
+
+class CompleteStackCreate(task.Task):
+    """Resolve the outputs, then CREATE_COMPLETE."""
+
+    def __init__(self, stack_id: str) -> None:
+        super().__init__(name="stack-create-complete")
+        self.stack_id = stack_id
+
+    def execute(self) -> None:
+        rt = runtime.current()
+        stack = rt.stacks.get(self.stack_id)
+        listing, values = resolve_outputs(rt, stack)
+        with rt.db.writer() as session:
+            reason = "Stack CREATE completed successfully"
+            stacks.set_status(
+                session,
+                self.stack_id,
+                status.CREATE,
+                status.COMPLETE,
+                reason,
+                outputs=listing,
+                secret_outputs=rt.secrets.encrypt(values),
+            )
+            events.add(session, self.stack_id, status.CREATE, status.COMPLETE, reason)
+
+
+def resolve_outputs(
+    rt: Runtime, stack: StackDefinition
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Outputs as (listing without values, values) — values are stored encrypted.
+
+    Any output may carry a secret (a RandomString, a hidden parameter), so
+    every value is kept encrypted and shown only to the stack's owner.
+    """
+    with rt.db.reader() as session:
+        results = {
+            row.name: {
+                "ref": row.physical_id,
+                "attributes": row.attributes or {},
+                "secret_ref": rt.registry.get(row.type).secret_reference,
+            }
+            for row in resources.list_for_stack(session, stack.info.id)
+        }
+    context = TaskResolution(
+        stack.parameters,
+        results,
+        lambda name, attribute: resource_state.secret_value(rt, stack.info.id, name, attribute),
+        lambda name: rt.registry.get(stack.template.resources[name].type).accepts_any_attributes,
+    )
+    listing, values = [], {}
+    for name, output in template.resolve_outputs(stack.template, context).items():
+        listing.append(
+            {"output_key": name, "description": output.description, "output_error": output.error}
+        )
+        values[name] = output.value
+    return listing, values
+
+
+class StackDeleteLifecycle(task.Task):
+    """On revert: DELETE_FAILED naming the resource(s) that could not be deleted."""
+
+    def __init__(self, stack_id: str) -> None:
+        super().__init__(name="stack-delete-lifecycle")
+        self.stack_id = stack_id
+
+    def execute(self) -> None:
+        """The engine marked the stack DELETE_IN_PROGRESS before posting the flow."""
+
+    def revert(self, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any) -> None:
+        rt = runtime.current()
+        failed = _failed_resources(rt, self.stack_id, status.DELETE)
+        if failed:
+            reason = "; ".join(
+                failures.stack_reason(status.DELETE, name, why) for name, why in failed
+            )
+        else:
+            reason = _first_failure(flow_failures)
+        _set_stack(rt, self.stack_id, status.DELETE, status.FAILED, reason)
+
+
+class CompleteStackDelete(task.Task):
+    def __init__(self, stack_id: str) -> None:
+        super().__init__(name="stack-delete-complete")
+        self.stack_id = stack_id
+
+    def execute(self) -> None:
+        rt = runtime.current()
+        reason = "Stack DELETE completed successfully"
+        with rt.db.writer() as session:
+            stacks.mark_deleted(session, self.stack_id, reason)
+            events.add(session, self.stack_id, status.DELETE, status.COMPLETE, reason)

@@ -1,0 +1,1 @@
+"""The `flowstack` command line, in the openstackclient style (cliff)."""

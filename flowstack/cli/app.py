@@ -1,0 +1,81 @@
+"""The ``flowstack`` application: global options and how commands reach the engine."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from cliff import app, commandmanager
+
+from flowstack import exceptions
+from flowstack.cli.client import EmbeddedClient
+
+VERSION = "0.1.0"
+
+
+class FlowstackApp(app.App):
+    def __init__(self) -> None:
+        super().__init__(
+            description="flowstack: stacks and autoscaling on persisted, revertible flows",
+            version=VERSION,
+            command_manager=commandmanager.CommandManager("flowstack.cli"),
+            deferred_help=True,
+        )
+        self._client: EmbeddedClient | None = None
+        #: A command that printed its result but must still fail sets this.
+        self.exit_code = 0
+
+    def build_option_parser(self, description, version, argparse_kwargs=None):
+        parser = super().build_option_parser(description, version, argparse_kwargs)
+        parser.add_argument(
+            "--config-file",
+            action="append",
+            default=[],
+            metavar="PATH",
+            help="flowstack configuration file (repeatable). Without one, the embedded "
+            "default runs: SQLite in the state directory, flows in this process.",
+        )
+        parser.add_argument(
+            "--state-dir",
+            metavar="PATH",
+            help="Directory of the embedded default's state (overrides state_path).",
+        )
+        return parser
+
+    def configure_logging(self) -> None:
+        """Warnings and errors only by default: -v for info, -vv for debug."""
+        super().configure_logging()
+        level = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO}.get(
+            self.options.verbose_level, logging.DEBUG
+        )
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            ):
+                handler.setLevel(level)
+
+    @property
+    def client(self) -> EmbeddedClient:
+        """The engine, reached the way the configuration says (built on first use)."""
+        if self._client is None:
+            self._client = EmbeddedClient.from_options(
+                self.options.config_file, self.options.state_dir
+            )
+        return self._client
+
+    def run_subcommand(self, argv: list[str]) -> int:
+        result = super().run_subcommand(argv)
+        return result or self.exit_code
+
+    def clean_up(self, cmd, result, err) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return FlowstackApp().run(sys.argv[1:] if argv is None else argv)
+    except exceptions.FlowstackError as exc:  # raised before a command ran
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1

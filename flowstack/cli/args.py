@@ -1,0 +1,26 @@
+"""Parsing of command-line arguments shared by several commands."""
+
+from __future__ import annotations
+
+from flowstack import exceptions
+
+
+def parse_parameters(items: list[str] | None) -> dict[str, str]:
+    """``KEY=VALUE`` arguments as a dict; the value may itself contain '='."""
+    parameters: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise exceptions.InvalidParameterArgument(f"--parameter {item!r}: expected KEY=VALUE")
+        parameters[key.strip()] = value
+    return parameters
+
+
+def read_template(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise exceptions.InvalidInput(f"cannot read template {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise exceptions.InvalidInput(f"template {path} is not UTF-8 text") from None

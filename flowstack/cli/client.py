@@ -1,0 +1,60 @@
+"""How the CLI reaches the engine.
+
+Embedded (no transport configured): the engine runs in this process on the
+local database, and each flow runs in a thread that the command waits for
+before it exits.  The RPC client for a deployed engine arrives with the
+distributed workers; it offers the same methods.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flowstack import context
+from flowstack.conf import loading
+from flowstack.db import migration
+from flowstack.engine.dispatch import InProcessDispatcher
+from flowstack.engine.runtime import Runtime, install
+from flowstack.engine.service import StackService
+
+
+class EmbeddedClient:
+    """The engine in this process; its method names mirror the RPC API."""
+
+    def __init__(self, rt: Runtime, *, auto_migrate: bool) -> None:
+        self.rt = rt
+        self.dispatcher = InProcessDispatcher(rt)
+        self.service = StackService(rt, self.dispatcher)
+        self.ctx = context.embedded()
+        if auto_migrate:
+            # The embedded default owns its SQLite file: bring it up to date
+            # instead of asking a newcomer to run `flowstack-manage db sync`.
+            migration.sync(rt.db)
+        else:
+            migration.check_current(rt.db)
+        install(rt)
+
+    @classmethod
+    def from_options(cls, config_files: list[str], state_dir: str | None) -> EmbeddedClient:
+        conf = loading.load([], config_files=config_files or None, state_path=state_dir)
+        embedded = conf.database.connection == loading.embedded_connection(conf.state_path)
+        if embedded:
+            os.makedirs(conf.state_path, mode=0o700, exist_ok=True)
+        return cls(Runtime.from_conf(conf), auto_migrate=embedded)
+
+    def close(self) -> None:
+        self.dispatcher.wait_all()
+        install(None)
+        self.rt.close()
+
+    def wait_flow(self, flow_id: str, timeout: float | None = None) -> None:
+        self.dispatcher.wait(flow_id, timeout)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.service, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return method(self.ctx, *args, **kwargs)
+
+        return call

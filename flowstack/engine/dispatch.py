@@ -1,0 +1,61 @@
+"""How the engine hands a persisted flow to whoever runs it.
+
+Embedded mode runs flows in threads of the calling process; the
+distributed mode posts them to a jobboard for workers.  Either way the
+flow is already persisted before it is dispatched.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from oslo_log import log as logging
+
+from flowstack.engine import runner
+from flowstack.engine.runtime import Runtime
+
+LOG = logging.getLogger(__name__)
+
+
+class InProcessDispatcher:
+    """Runs each flow in a thread of this process (the embedded default)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._threads: dict[str, threading.Thread] = {}
+        self._outcomes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def dispatch(self, flow_id: str) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(flow_id,), name=f"flow-{flow_id[:8]}", daemon=True
+        )
+        with self._lock:
+            self._threads[flow_id] = thread
+        thread.start()
+
+    def _run(self, flow_id: str) -> None:
+        try:
+            outcome = runner.run(self._rt, flow_id)
+        except Exception:  # the thread must not die silently
+            LOG.exception("Running flow %s failed", flow_id)
+            outcome = "ERROR"
+        with self._lock:
+            self._outcomes[flow_id] = outcome
+
+    def wait(self, flow_id: str, timeout: float | None = None) -> str | None:
+        """Block until the flow's thread ends; its outcome, or None on timeout."""
+        with self._lock:
+            thread = self._threads.get(flow_id)
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                return None
+        with self._lock:
+            return self._outcomes.get(flow_id)
+
+    def wait_all(self) -> None:
+        with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join()

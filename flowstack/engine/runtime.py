@@ -1,0 +1,77 @@
+"""What a running task needs from its process: database, secrets, types, clients.
+
+Flow factories take JSON-safe arguments only (a worker rebuilds them from
+their dotted name), so tasks cannot be handed these objects; each process
+that runs flows (the embedded CLI, a worker, a test) installs one Runtime
+and tasks ask for it with :func:`current`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+from typing import Any
+
+from oslo_config import cfg
+
+from flowstack.db.session import Database
+from flowstack.engine.stack_cache import StackCache
+from flowstack.persistence.backend import Backend
+from flowstack.resources.registry import Registry
+from flowstack.secrets import SecretBox
+
+
+@dataclasses.dataclass
+class Runtime:
+    conf: cfg.ConfigOpts
+    db: Database
+    secrets: SecretBox
+    registry: Registry
+    services: Any = None  # clients of remote services, e.g. Nova
+    stacks: StackCache = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stacks = StackCache(self.db, self.secrets)
+
+    @functools.cached_property
+    def backend(self) -> Backend:
+        """TaskFlow persistence on the same database (connects on first use)."""
+        return Backend(self.db)
+
+    @classmethod
+    def from_conf(
+        cls,
+        conf: cfg.ConfigOpts,
+        *,
+        registry: Registry | None = None,
+        services: Any = None,
+    ) -> Runtime:
+        db = Database.from_conf(conf)
+        return cls(
+            conf=conf,
+            db=db,
+            secrets=SecretBox.from_conf(conf),
+            registry=registry or Registry.from_entry_points(),
+            services=services,
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make ``runtime`` the one tasks of this process use (None uninstalls)."""
+    global _current
+    with _lock:
+        _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("no flowstack runtime installed in this process")
+    return _current

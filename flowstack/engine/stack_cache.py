@@ -1,0 +1,79 @@
+"""A stack's definition as tasks need it, parsed once per process.
+
+Every resource task of a stack needs the parsed template and the parameter
+values; parsing a 1000-resource template in each of its 1000 tasks would
+make a create quadratic.  A stack's template and parameters never change
+while a flow runs, so they are cached by stack id.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import threading
+from typing import Any
+
+from flowstack import template
+from flowstack.db import stacks
+from flowstack.db.session import Database
+from flowstack.resources.base import StackInfo
+from flowstack.secrets import SecretBox
+
+PSEUDO_STACK_NAME = "OS::stack_name"
+PSEUDO_STACK_ID = "OS::stack_id"
+PSEUDO_PROJECT_ID = "OS::project_id"
+
+
+def pseudo_parameters(info: StackInfo) -> dict[str, str]:
+    return {
+        PSEUDO_STACK_NAME: info.name,
+        PSEUDO_STACK_ID: info.id,
+        PSEUDO_PROJECT_ID: info.project_id,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class StackDefinition:
+    info: StackInfo
+    template: template.Template
+    parameters: dict[str, Any]  # typed values, hidden ones and pseudo-parameters included
+    disable_rollback: bool
+
+
+class StackCache:
+    def __init__(self, db: Database, secrets: SecretBox, size: int = 64) -> None:
+        self._db = db
+        self._secrets = secrets
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: collections.OrderedDict[str, StackDefinition] = collections.OrderedDict()
+
+    def get(self, stack_id: str) -> StackDefinition:
+        with self._lock:
+            found = self._items.get(stack_id)
+            if found is not None:
+                self._items.move_to_end(stack_id)
+                return found
+        definition = self._load(stack_id)
+        with self._lock:
+            self._items[stack_id] = definition
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return definition
+
+    def _load(self, stack_id: str) -> StackDefinition:
+        with self._db.reader() as session:
+            row = stacks.get_by_id(session, stack_id)
+            info = StackInfo(id=row.id, name=row.name, project_id=row.project_id)
+            data = row.template
+            parameters = dict(row.parameters or {})
+            if row.secret_parameters:
+                parameters.update(self._secrets.decrypt(row.secret_parameters))
+            disable_rollback = row.disable_rollback
+        parameters.update(pseudo_parameters(info))
+        return StackDefinition(
+            info=info,
+            template=template.from_mapping(data),
+            parameters=parameters,
+            disable_rollback=disable_rollback,
+        )

@@ -1,0 +1,1 @@
+"""Resource types (plugins) and the schemas they declare."""

@@ -1,0 +1,55 @@
+"""HOT templates: parse, validate, and resolve them at run time. Pure code.
+
+The modules, one job each:
+
+- ``versions``: accepted ``heat_template_version`` values and what each allows
+- ``loader``: YAML/JSON text to data, with the line of every node
+- ``paths``: dotted paths (``resources.web.properties.flavor``) and their lines
+- ``model``: the :class:`Template` structure and the checks it needs nothing else for
+- ``parameters``: parameter schemas and user values
+- ``functions``: intrinsic functions (parse, references, evaluation)
+- ``graph``: dependency cycles and order
+- ``validator``: checks against resource types and parameter values
+- ``resolution``: run-time resolution of properties and outputs
+- ``secrecy``: which values must not appear in messages
+"""
+
+from flowstack.template.graph import dependency_order
+from flowstack.template.model import (
+    OutputDefinition,
+    ParameterGroup,
+    ResourceDefinition,
+    Template,
+    from_mapping,
+    parse,
+)
+from flowstack.template.parameters import PSEUDO_PARAMETERS, ParameterSchema
+from flowstack.template.resolution import (
+    OutputValue,
+    ResolutionContext,
+    resolve_metadata,
+    resolve_outputs,
+    resolve_properties,
+)
+from flowstack.template.validator import ResourceTypes, ValidatedTemplate, dependencies, validate
+
+__all__ = [
+    "PSEUDO_PARAMETERS",
+    "OutputDefinition",
+    "OutputValue",
+    "ParameterGroup",
+    "ParameterSchema",
+    "ResolutionContext",
+    "ResourceDefinition",
+    "ResourceTypes",
+    "Template",
+    "ValidatedTemplate",
+    "dependencies",
+    "dependency_order",
+    "from_mapping",
+    "parse",
+    "resolve_metadata",
+    "resolve_outputs",
+    "resolve_properties",
+    "validate",
+]
