@@ -9,6 +9,7 @@ what cannot be undone is recorded as DELETE_FAILED with the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ from flows import keys
 from flows.tasks import failures
 from flows.tasks.retries import ResourceNotReady
 from flowstack import exceptions, status, template
-from flowstack.db import resources
+from flowstack.db import events, models, resources
 from flowstack.engine import resource_state, runtime
 from flowstack.engine.resolution import TaskResolution
 from flowstack.engine.runtime import Runtime
@@ -86,31 +87,32 @@ class CreateResource(_ResourceTask):
             properties = template.resolve_properties(
                 stack.template, self.resource, _resolution(rt, stack, inputs), rt.registry
             )
+            # Record the intent before a remote call, so a re-execution or a
+            # rollback finds what the call created even if its reply is lost.
+            # A type with nothing to record is written once, when done.
             intent = plugin.intent(properties)
+            started_at = None if intent else models.utcnow()
             if intent:
                 plugin.data["intent"] = intent
-            with rt.db.writer() as session:
-                resources.transition(
-                    session,
-                    self.stack_id,
-                    self.resource,
+                _transition(
+                    rt, stack, plugin, loaded.type_name, status.CREATE, status.IN_PROGRESS
+                )
+            plugin.handle_create(properties)
+            if not self.polls:
+                return _complete_create(rt, stack, plugin, loaded.type_name, started_at)
+            if started_at is None:
+                _save_progress(rt, self.stack_id, self.resource, plugin)
+            else:
+                _transition(
+                    rt,
+                    stack,
+                    plugin,
                     loaded.type_name,
                     status.CREATE,
                     status.IN_PROGRESS,
-                    STATE_CHANGED,
-                    **resource_state.plugin_state(rt, plugin),
+                    at=started_at,
                 )
-            plugin.handle_create(properties)
-            if self.polls:
-                with rt.db.writer() as session:
-                    resources.update(
-                        session,
-                        self.stack_id,
-                        self.resource,
-                        **resource_state.plugin_state(rt, plugin),
-                    )
-                return None
-            return _complete_create(rt, stack, plugin, loaded.type_name)
+            return None
         except Exception as exc:
             raise failures.record_create_failure(rt, stack, self.resource, loaded, exc) from exc
 
@@ -309,10 +311,26 @@ def _poll(
 
 
 def _complete_create(
-    rt: Runtime, stack: StackDefinition, plugin: Resource, type_name: str
+    rt: Runtime,
+    stack: StackDefinition,
+    plugin: Resource,
+    type_name: str,
+    started_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    """CREATE_COMPLETE; with ``started_at``, the IN_PROGRESS event goes in the same write."""
     columns, result = resource_state.ready_state(rt, plugin)
     with rt.db.writer() as session:
+        if started_at is not None:
+            events.add(
+                session,
+                stack.info.id,
+                status.CREATE,
+                status.IN_PROGRESS,
+                STATE_CHANGED,
+                resource_name=plugin.name,
+                resource_type=type_name,
+                at=started_at,
+            )
         resources.transition(
             session,
             stack.info.id,
@@ -334,6 +352,8 @@ def _transition(
     action: str,
     state: str,
     reason: str = STATE_CHANGED,
+    *,
+    at: dt.datetime | None = None,
 ) -> None:
     with rt.db.writer() as session:
         resources.transition(
@@ -344,6 +364,7 @@ def _transition(
             action,
             state,
             reason,
+            at=at,
             **resource_state.plugin_state(rt, plugin),
         )
 

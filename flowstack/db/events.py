@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -20,7 +21,9 @@ def add(
     resource_name: str | None = None,
     resource_type: str | None = None,
     physical_id: str | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
+    """Record one transition; ``at`` when it happened earlier than now."""
     session.execute(
         sa.insert(models.Event).values(
             stack_id=stack_id,
@@ -30,7 +33,7 @@ def add(
             action=action,
             status=state,
             reason=reason,
-            created_at=models.utcnow(),
+            created_at=at or models.utcnow(),
         )
     )
 

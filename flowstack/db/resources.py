@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -58,11 +59,14 @@ def transition(
     action: str,
     state: str,
     reason: str = "",
+    *,
+    at: dt.datetime | None = None,
     **values: Any,
 ) -> None:
-    """Move a resource to ``action``/``state`` and record the event, in one statement pair.
+    """Move a resource to ``action``/``state`` and record the event.
 
-    ``values`` may set ``physical_id``, ``attributes`` and ``secret_data``.
+    ``values`` may set ``physical_id``, ``attributes`` and ``secret_data``;
+    ``at`` dates the event when the transition happened before now.
     """
     session.execute(
         sa.update(models.Resource)
@@ -85,6 +89,7 @@ def transition(
         resource_name=name,
         resource_type=type_name,
         physical_id=values.get("physical_id"),
+        at=at,
     )
 
 

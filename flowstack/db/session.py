@@ -10,10 +10,16 @@ SQLite (the embedded default) needs care that PostgreSQL and MariaDB do not:
 
 * WAL journal and ``synchronous=NORMAL``: readers never block the writer
   and a commit does not wait for an fsync.
-* oslo.db gives SQLite files a NullPool, so each transaction opens a new
-  connection; when the last connection to a WAL database closes, SQLite
-  checkpoints and deletes the WAL, which made every commit cost ~1 ms.
-  A *keeper* connection held open for the life of the Database avoids it.
+* oslo.db gives SQLite files a NullPool, so each transaction opens and
+  closes a connection (mapping and unmapping the WAL index), and when the
+  last connection to a WAL database closes SQLite checkpoints and deletes
+  the WAL.  Measured: a 200-resource stack spent most of its time there.
+  So the SQLite engine gets a QueuePool (SQLAlchemy's own default for
+  SQLite files), and a *keeper* connection stays open for the life of the
+  Database.  Swapping the pool uses the arguments SQLAlchemy's
+  ``Pool.recreate()`` uses, including its private ones: this is the one
+  place flowstack touches SQLAlchemy internals, and
+  tests/functional/db/test_session.py fails if that stops working.
 * Writers in one process take a lock: a deferred SQLite transaction that
   read before another connection committed cannot upgrade to a write
   lock and fails at once instead of waiting.  Other processes wait on
@@ -113,8 +119,11 @@ class Database:
         if self.is_sqlite:
             self._open_keeper()
         try:
-            return self._context.writer.get_engine()
-        except db_exc.DBError as exc:
+            engine = self._context.writer.get_engine()
+            with engine.connect():  # fail here, clearly, not in the middle of a flow
+                pass
+            return engine
+        except (db_exc.DBError, sa.exc.DBAPIError) as exc:
             raise exceptions.DatabaseUnavailable(
                 f"Cannot connect to the database {self.safe_url}: {_reason(exc)}"
             ) from None
@@ -153,7 +162,7 @@ class Database:
     def _translate(self) -> Iterator[None]:
         try:
             yield
-        except db_exc.DBConnectionError as exc:
+        except (db_exc.DBConnectionError, sa.exc.OperationalError) as exc:
             raise exceptions.DatabaseUnavailable(
                 f"Lost the database {self.safe_url}: {_reason(exc)}"
             ) from None
@@ -179,7 +188,22 @@ def _reason(exc: Exception) -> str:
     return text[0] if text else type(inner).__name__
 
 
+SQLITE_POOL_SIZE = 8
+SQLITE_POOL_OVERFLOW = 64
+
+
 def _tune_sqlite(engine: sa.Engine) -> None:
+    old = engine.pool
+    engine.pool = sa.pool.QueuePool(
+        old._creator,
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=SQLITE_POOL_OVERFLOW,
+        recycle=old._recycle,
+        reset_on_return=old._reset_on_return,
+        _dispatch=old.dispatch,  # keeps the connect listeners oslo.db registered
+        dialect=old._dialect,
+    )
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")

@@ -33,8 +33,7 @@ def run(rt: Runtime, flow_id: str, owner: str | None = None) -> str:
         flow_detail,
         backend=rt.backend,
         engine="parallel",
-        executor="threaded",
-        max_workers=rt.conf.engine.max_workers,
+        executor=rt.executor,
     )
     error = None
     try:

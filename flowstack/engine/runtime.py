@@ -13,6 +13,7 @@ import functools
 import threading
 from typing import Any
 
+import futurist
 from oslo_config import cfg
 
 from flowstack.db.session import Database
@@ -33,6 +34,16 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.stacks = StackCache(self.db, self.secrets)
+
+    @functools.cached_property
+    def executor(self) -> futurist.ThreadPoolExecutor:
+        """Threads that run tasks, shared by every flow of this process.
+
+        One long-lived pool bounds the process's concurrency, and avoids a
+        per-flow pool whose shutdown waits for idle threads (futurist's
+        workers wake once a second, which cost each flow a second).
+        """
+        return futurist.ThreadPoolExecutor(max_workers=self.conf.engine.max_workers)
 
     @functools.cached_property
     def backend(self) -> Backend:
@@ -57,6 +68,8 @@ class Runtime:
         )
 
     def close(self) -> None:
+        if "executor" in self.__dict__:
+            self.executor.shutdown(wait=True)
         self.db.close()
 
 

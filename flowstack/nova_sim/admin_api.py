@@ -1,0 +1,142 @@
+"""The simulator's own admin endpoint (``/_admin``): JSON in, JSON out, no auth.
+
+It is not part of the Compute API and never has faults injected.
+
+=======  ========================  ===========================================================
+method   path                      what
+=======  ========================  ===========================================================
+GET      ``/_admin/servers``       every server ever created, deleted ones included, oldest
+                                   first: ``{"servers": [...], "live_count": n,
+                                   "total_count": m}``; ``?live=true`` only live ones,
+                                   ``?name=REGEX`` by name
+GET      ``/_admin/servers/{id}``  ``{"server": {...}}`` with its full ``history``
+GET      ``/_admin/faults``        the fault configuration, with each rule's ``seen``/``fired``
+PUT      ``/_admin/faults``        replace it (body: a fault configuration, see ``faults``)
+PATCH    ``/_admin/faults``        add rules (lists are appended; ``seed``/``quota`` replaced)
+DELETE   ``/_admin/faults``        clear every fault (204)
+GET      ``/_admin/config``        ``{"build_delay": s, "delete_delay": s}``
+PATCH    ``/_admin/config``        change either delay for servers created/deleted from now on
+POST     ``/_admin/reset``         forget all servers and keypairs and clear faults (204)
+GET      ``/_admin/health``        ``{"status": "ok"}``
+=======  ========================  ===========================================================
+
+A server record: ``id, name, status, vm_state, task_state, live, project_id,
+user_id, request_id, global_request_id, created_at, delete_requested_at,
+deleted_at`` (epoch seconds), ``flavor_id, image_id, metadata, addresses,
+fault, history`` (``[{"at", "event", ...}]``). Errors: ``{"error": {"code",
+"message"}}`` with 400/404.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flowstack.nova_sim.errors import SimulatorConfigError
+from flowstack.nova_sim.faults import FaultInjector
+from flowstack.nova_sim.routing import MalformedBody, Request, Response, Router
+from flowstack.nova_sim.state import CloudState
+
+ADMIN_PREFIX = "/_admin"
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(status, {"error": {"code": status, "message": message}})
+
+
+def servers_document(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "servers": records,
+        "live_count": sum(1 for r in records if r["live"]),
+        "total_count": len(records),
+    }
+
+
+class AdminApi:
+    def __init__(self, state: CloudState, faults: FaultInjector) -> None:
+        self.state = state
+        self.faults = faults
+        self.router = Router()
+        r = self.router
+        r.add(r"/servers", GET=self.list_servers)
+        r.add(r"/servers/(?P<server_id>[^/]+)", GET=self.show_server)
+        r.add(
+            r"/faults",
+            GET=self.get_faults,
+            PUT=self.put_faults,
+            PATCH=self.patch_faults,
+            DELETE=self.clear_faults,
+        )
+        r.add(r"/config", GET=self.get_config, PATCH=self.patch_config)
+        r.add(r"/reset", POST=self.reset)
+        r.add(r"/health", GET=self.health)
+
+    def handle(self, request: Request, route_path: str) -> Response:
+        handler, args, known = self.router.match(request.method, route_path)
+        if handler is None:
+            return _error(405 if known else 404, "no such admin route")
+        try:
+            return handler(request, **args)
+        except MalformedBody as exc:
+            return _error(400, str(exc))
+        except SimulatorConfigError as exc:
+            return _error(400, str(exc))
+
+    def list_servers(self, request: Request) -> Response:
+        live_only = (request.param("live") or "").lower() in ("1", "true", "yes")
+        records = self.state.admin_records(live_only=live_only)
+        pattern = request.param("name")
+        if pattern:
+            try:
+                name_re = re.compile(pattern)
+            except re.error as exc:
+                return _error(400, f"invalid name regex: {exc}")
+            records = [r for r in records if name_re.search(r["name"])]
+        return Response(200, servers_document(records))
+
+    def show_server(self, request: Request, server_id: str) -> Response:
+        for record in self.state.admin_records():
+            if record["id"] == server_id:
+                return Response(200, {"server": record})
+        return _error(404, f"no server {server_id} was ever created")
+
+    def get_faults(self, request: Request) -> Response:
+        return Response(200, self.faults.snapshot())
+
+    def put_faults(self, request: Request) -> Response:
+        self.faults.set(request.json())
+        return Response(200, self.faults.snapshot())
+
+    def patch_faults(self, request: Request) -> Response:
+        self.faults.update(request.json())
+        return Response(200, self.faults.snapshot())
+
+    def clear_faults(self, request: Request) -> Response:
+        self.faults.clear()
+        return Response(204)
+
+    def _config(self) -> dict[str, float]:
+        return {"build_delay": self.state.build_delay, "delete_delay": self.state.delete_delay}
+
+    def get_config(self, request: Request) -> Response:
+        return Response(200, self._config())
+
+    def patch_config(self, request: Request) -> Response:
+        body = request.json()
+        if not isinstance(body, dict) or set(body) - {"build_delay", "delete_delay"}:
+            raise SimulatorConfigError("config accepts only build_delay and delete_delay")
+        for key, value in body.items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise SimulatorConfigError(f"{key} must be a number of seconds >= 0")
+        with self.state.lock:
+            for key, value in body.items():
+                setattr(self.state, key, float(value))
+        return Response(200, self._config())
+
+    def reset(self, request: Request) -> Response:
+        self.state.reset()
+        self.faults.clear()
+        return Response(204)
+
+    def health(self, request: Request) -> Response:
+        return Response(200, {"status": "ok"})

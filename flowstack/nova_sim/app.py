@@ -1,0 +1,120 @@
+"""The whole simulator as one function from :class:`Request` to :class:`Response`.
+
+URL layout (one port, distinct prefixes)::
+
+    /                      compute version discovery (``{"versions": [...]}``)
+    /v2.1[/{project_id}]   Compute API v2.1                     (compute_api)
+    /v2.1[/{project}]/v2/images
+                           Image API v2 for fixed-endpoint sessions (image_api)
+    /image                 Image API v2, the catalog's image endpoint (image_api)
+    /identity              optional Identity API v3              (identity_api)
+    /_admin                the simulator's admin endpoint        (admin_api)
+
+Injected API errors are answered before dispatch; lost responses are decided
+after a successful dispatch (the work is done, the answer is spoiled). The
+admin and identity endpoints never have faults injected.
+"""
+
+from __future__ import annotations
+
+from flowstack.nova_sim import views
+from flowstack.nova_sim.admin_api import ADMIN_PREFIX, AdminApi
+from flowstack.nova_sim.compute_api import PREFIX, ComputeApi, fault_response
+from flowstack.nova_sim.config import SimulatorConfig
+from flowstack.nova_sim.context import new_request_id
+from flowstack.nova_sim.faults import DEFAULT_API_MESSAGES, FaultInjector
+from flowstack.nova_sim.identity_api import IDENTITY_PREFIX, IdentityApi
+from flowstack.nova_sim.image_api import IMAGE_PREFIX, ImageApi, glance_error
+from flowstack.nova_sim.microversion import requested_version, response_headers
+from flowstack.nova_sim.routing import Request, Response
+from flowstack.nova_sim.state import CloudState
+
+
+def _under(path: str, prefix: str) -> str | None:
+    """The rest of ``path`` below ``prefix`` (``/`` at least), or None."""
+    if path == prefix or path.startswith(prefix + "/"):
+        return path[len(prefix) :] or "/"
+    return None
+
+
+class SimulatorApp:
+    def __init__(self, state: CloudState, faults: FaultInjector, config: SimulatorConfig) -> None:
+        self.config = config
+        self.faults = faults
+        self.compute = ComputeApi(state, config)
+        self.image = ImageApi(state, config)
+        self.identity = IdentityApi(config)
+        self.admin = AdminApi(state, faults)
+
+    def __call__(self, request: Request) -> Response:
+        path = request.path
+        rest = _under(path, ADMIN_PREFIX)
+        if rest is not None:
+            return self.admin.handle(request, rest)
+        rest = _under(path, IDENTITY_PREFIX)
+        if rest is not None:
+            return self.identity.handle(request, rest)
+        rule = self.faults.api_error(request.method, path)
+        if rule is not None:
+            return self._spoiled(
+                request, rule.status, rule.message, rule.retry_after, Response(rule.status)
+            )
+        response = self._dispatch(request, path)
+        if 200 <= response.status < 300:
+            lost = self.faults.lost_response(request.method, path, response.subject)
+            if lost is not None:
+                if lost.mode == "drop":
+                    response.drop = True
+                elif lost.mode == "delay":
+                    response.delay = lost.delay
+                else:
+                    return self._spoiled(request, lost.status, lost.message, None, response)
+        return response
+
+    def _dispatch(self, request: Request, path: str) -> Response:
+        if path in ("", "/"):
+            entry = views.version_entry(request.base_url, self.config, detailed=False)
+            return Response(200, {"versions": [entry]})
+        rest = _under(path, IMAGE_PREFIX)
+        if rest is not None:
+            return self.image.handle(request, rest, IMAGE_PREFIX)
+        if _under(path, PREFIX) is not None:
+            project_id, route = ComputeApi.split_path(path)
+            if _under(route, "/v2") is not None:
+                root = PREFIX + (f"/{project_id}" if project_id else "")
+                return self.image.handle(request, route, root)
+            return self.compute.handle(request, project_id, route)
+        return fault_response(404, "The resource could not be found.")
+
+    def _spoiled(
+        self,
+        request: Request,
+        status: int,
+        message: str | None,
+        retry_after: int | None,
+        original: Response,
+    ) -> Response:
+        """An error answer in the right dialect, keeping the original's ids and versions."""
+        path = request.path
+        text = message or DEFAULT_API_MESSAGES.get(status, "Injected fault")
+        if _under(path, IMAGE_PREFIX) is not None or "/v2/images" in path:
+            response = glance_error(status, text)
+        else:
+            response = fault_response(status, text)
+        kept = [(k, v) for k, v in original.headers if k.lower() != "location"]
+        if not kept and _under(path, PREFIX) is not None:
+            request_id = new_request_id()
+            low, high = self.config.microversion_range
+            try:
+                version = requested_version(request.headers, low, high)
+            except ValueError:
+                version = low
+            kept = [
+                *response_headers(version),
+                ("x-openstack-request-id", request_id),
+                ("x-compute-request-id", request_id),
+            ]
+        response.headers.extend(kept)
+        if retry_after is not None:
+            response.headers.append(("Retry-After", str(retry_after)))
+        return response
