@@ -30,6 +30,7 @@ from flowstack.resources.base import Resource
 LOG = logging.getLogger(__name__)
 
 STATE_CHANGED = "state changed"
+CANCELLED = "create cancelled: another resource failed and rollback is disabled"
 
 
 class _ResourceTask(task.Task):
@@ -120,9 +121,20 @@ class CreateResource(_ResourceTask):
         """Roll the resource back, whatever state its create reached."""
         rt = runtime.current()
         stack = rt.stacks.get(self.stack_id)
-        if stack.disable_rollback:
-            return
         loaded = resource_state.load(rt, stack, self.resource)
+        if stack.disable_rollback:
+            if (loaded.action, loaded.status) == (status.CREATE, status.IN_PROGRESS):
+                # Its create was interrupted: say so rather than leave it "in progress".
+                _transition(
+                    rt,
+                    stack,
+                    loaded.plugin,
+                    loaded.type_name,
+                    status.CREATE,
+                    status.FAILED,
+                    CANCELLED,
+                )
+            return
         if loaded.action == status.INIT or (loaded.action, loaded.status) == (
             status.DELETE,
             status.COMPLETE,

@@ -14,13 +14,15 @@ cloud. python-novaclient talks to it exactly as to a real Nova::
 Where things are:
 
 * ``config`` — settings and DevStack-like defaults (flavors, cirros, ``private``);
-* ``lifecycle`` — a server's status derived lazily from timestamps;
-* ``state`` — servers, keypairs, addresses; ``persistence`` — the state file;
+* ``lifecycle`` — a server's record and its status, derived lazily from timestamps;
+* ``state`` — the shared data and its lock; ``persistence`` — the state file;
+* ``server_ops`` — creating, listing, deleting servers; ``keypairs`` — key material;
 * ``network`` — fixed IP allocation; ``faults`` — fault injection rules;
-* ``compute_api`` / ``image_api`` / ``identity_api`` / ``admin_api`` — the HTTP
-  APIs (``views``, ``validation``, ``microversion``, ``context`` help them);
-* ``app`` — the URL layout; ``server`` — HTTP serving and :class:`NovaSimulator`;
-* ``cli`` — ``flowstack-nova-sim``.
+* ``compute_api`` (+ ``server_routes``, ``catalog_routes``, ``compute_common``),
+  ``image_api``, ``identity_api``, ``admin_api`` — the HTTP APIs, helped by
+  ``views`` (JSON shapes), ``validation``, ``microversion`` and ``context``;
+* ``app`` — the URL layout; ``routing`` — request/response values;
+  ``server`` — HTTP serving and :class:`NovaSimulator`; ``cli`` — the command.
 """
 
 from flowstack.nova_sim.config import (

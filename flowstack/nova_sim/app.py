@@ -3,7 +3,7 @@
 URL layout (one port, distinct prefixes)::
 
     /                      compute version discovery (``{"versions": [...]}``)
-    /v2.1[/{project_id}]   Compute API v2.1                     (compute_api)
+    /v2.1[/{project_id}]   Compute API v2.1     (compute_api, server_routes, catalog_routes)
     /v2.1[/{project}]/v2/images
                            Image API v2 for fixed-endpoint sessions (image_api)
     /image                 Image API v2, the catalog's image endpoint (image_api)
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from flowstack.nova_sim import views
 from flowstack.nova_sim.admin_api import ADMIN_PREFIX, AdminApi
-from flowstack.nova_sim.compute_api import PREFIX, ComputeApi, fault_response
+from flowstack.nova_sim.compute_api import PREFIX, ComputeApi
+from flowstack.nova_sim.compute_common import fault_response
 from flowstack.nova_sim.config import SimulatorConfig
 from flowstack.nova_sim.context import new_request_id
 from flowstack.nova_sim.faults import DEFAULT_API_MESSAGES, FaultInjector

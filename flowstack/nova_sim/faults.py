@@ -64,7 +64,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from flowstack.nova_sim.errors import SimulatorConfigError
 
@@ -259,6 +259,8 @@ _RULE_KINDS: dict[str, type[_Rule]] = {
     "delete_hangs": DeleteHangRule,
     "lost_responses": LostResponseRule,
 }
+_KIND_NAMES: dict[type[_Rule], str] = {rule: kind for kind, rule in _RULE_KINDS.items()}
+R = TypeVar("R", bound=_Rule)
 
 
 @dataclass
@@ -370,29 +372,29 @@ class FaultInjector:
             return dataclasses.replace(self._config.quota)
 
     # -- decisions -----------------------------------------------------------
-    def _first(self, kind: str, predicate: Callable[[Any], bool]) -> Any:
+    def _first(self, kind: type[R], predicate: Callable[[R], bool]) -> R | None:
         with self._lock:
-            for rule in getattr(self._config, kind):
-                if predicate(rule) and rule.trigger():
+            for rule in getattr(self._config, _KIND_NAMES[kind]):
+                if isinstance(rule, kind) and predicate(rule) and rule.trigger():
                     return rule
         return None
 
     def api_error(self, method: str, path: str) -> ApiErrorRule | None:
-        return self._first("api_errors", lambda r: r.selects_request(method, path))
+        return self._first(ApiErrorRule, lambda r: r.selects_request(method, path))
 
     def build_error(self, subject: Subject) -> BuildErrorRule | None:
-        return self._first("build_errors", lambda r: r.selects(subject))
+        return self._first(BuildErrorRule, lambda r: r.selects(subject))
 
     def delete_error(self, subject: Subject) -> DeleteErrorRule | None:
-        return self._first("delete_errors", lambda r: r.selects(subject))
+        return self._first(DeleteErrorRule, lambda r: r.selects(subject))
 
     def delete_hang(self, subject: Subject) -> DeleteHangRule | None:
-        return self._first("delete_hangs", lambda r: r.selects(subject))
+        return self._first(DeleteHangRule, lambda r: r.selects(subject))
 
     def lost_response(
         self, method: str, path: str, subject: Subject | None
     ) -> LostResponseRule | None:
         return self._first(
-            "lost_responses",
+            LostResponseRule,
             lambda r: r.selects_request(method, path) and r.selects(subject),
         )

@@ -30,7 +30,7 @@ from typing import Any, Self
 from urllib.parse import unquote
 
 from flowstack.nova_sim.app import SimulatorApp
-from flowstack.nova_sim.compute_api import fault_response
+from flowstack.nova_sim.compute_common import fault_response
 from flowstack.nova_sim.config import SimulatorConfig
 from flowstack.nova_sim.errors import SimulatorConfigError, SimulatorError
 from flowstack.nova_sim.faults import FaultConfig, FaultInjector, merge_fault_dicts

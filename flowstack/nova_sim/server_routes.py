@@ -27,6 +27,7 @@ from flowstack.nova_sim.compute_common import (
 from flowstack.nova_sim.config import SimulatorConfig
 from flowstack.nova_sim.faults import Subject
 from flowstack.nova_sim.routing import Response, Router
+from flowstack.nova_sim.server_ops import ServerOperations
 from flowstack.nova_sim.state import CloudState
 from flowstack.nova_sim.validation import check_name, parse_create
 
@@ -73,6 +74,7 @@ class ServerRoutes(RouteGroup):
     def __init__(self, state: CloudState, config: SimulatorConfig) -> None:
         self.state = state
         self.config = config
+        self.ops = ServerOperations(state)
 
     def register(self, router: Router) -> None:
         r = router
@@ -103,7 +105,7 @@ class ServerRoutes(RouteGroup):
     def create_server(self, call: Call) -> Response:
         create, want_reservation = parse_create(call.request.json(), call.version)
         try:
-            created, reservation_id = self.state.create_servers(call.ctx, create)
+            created, reservation_id = self.ops.create_servers(call.ctx, create)
         except errors.ImageNotFound:
             raise errors.InvalidRequest("Can not find requested image") from None
         except errors.KeypairNotFound:
@@ -115,7 +117,7 @@ class ServerRoutes(RouteGroup):
         if want_reservation:
             return Response(202, {"reservation_id": reservation_id}, subject=subject)
         with self.state.reading() as now:
-            view = self.state.get_server(call.ctx, first.id, now)
+            view = self.ops.get_server(call.ctx, first.id, now)
         alphabet = string.ascii_letters + string.digits
         password = "".join(secrets.choice(alphabet) for _ in range(12))
         body = views.server_created(view, call.links, password)
@@ -170,7 +172,7 @@ class ServerRoutes(RouteGroup):
                 f"'{sort_dir}' is not one of ['asc', 'desc']"
             )
         with self.state.reading() as now:
-            found = self.state.list_servers(
+            found = self.ops.list_servers(
                 ctx,
                 now,
                 name=request.param("name"),
@@ -223,7 +225,7 @@ class ServerRoutes(RouteGroup):
 
     def _show(self, call: Call, server_id: str) -> dict[str, Any]:
         with self.state.reading() as now:
-            view = self.state.get_server(call.ctx, server_id, now)
+            view = self.ops.get_server(call.ctx, server_id, now)
             return views.server_detail(
                 view,
                 call.links,
@@ -263,23 +265,23 @@ class ServerRoutes(RouteGroup):
         changes = {renames[k]: v for k, v in fields.items()}
         if "name" in changes:
             check_name(changes["name"])
-        self.state.update_server(call.ctx, server_id, changes)
+        self.ops.update_server(call.ctx, server_id, changes)
         return Response(200, {"server": self._show(call, server_id)})
 
     def delete_server(self, call: Call, server_id: str) -> Response:
-        record = self.state.delete_server(call.ctx, server_id)
+        record = self.ops.delete_server(call.ctx, server_id)
         return Response(204, subject=Subject(record.name, record.metadata))
 
     def server_action(self, call: Call, server_id: str) -> Response:
         body = call.request.json()
         with self.state.reading() as now:
-            self.state.get_server(call.ctx, server_id, now)
+            self.ops.get_server(call.ctx, server_id, now)
         action = next(iter(body), "") if isinstance(body, dict) else ""
         raise errors.InvalidRequest(f"There is no such action: {action}")
 
     def server_ips(self, call: Call, server_id: str, network: str | None = None) -> Response:
         with self.state.reading() as now:
-            view = self.state.get_server(call.ctx, server_id, now)
+            view = self.ops.get_server(call.ctx, server_id, now)
             addresses = {
                 net: [{"version": a["version"], "addr": a["addr"]} for a in items]
                 for net, items in views.addresses(view).items()
@@ -293,7 +295,7 @@ class ServerRoutes(RouteGroup):
     # -- metadata ---------------------------------------------------------------
     def get_metadata(self, call: Call, server_id: str) -> Response:
         with self.state.reading() as now:
-            view = self.state.get_server(call.ctx, server_id, now)
+            view = self.ops.get_server(call.ctx, server_id, now)
             return Response(200, {"metadata": dict(view.record.metadata)})
 
     def _metadata_body(self, call: Call, key: str = "metadata") -> dict[str, str]:
@@ -310,18 +312,18 @@ class ServerRoutes(RouteGroup):
 
     def update_metadata(self, call: Call, server_id: str) -> Response:
         items = self._metadata_body(call)
-        merged = self.state.set_metadata(call.ctx, server_id, items, replace=False)
+        merged = self.ops.set_metadata(call.ctx, server_id, items, replace=False)
         return Response(200, {"metadata": merged})
 
     def replace_metadata(self, call: Call, server_id: str) -> Response:
         items = self._metadata_body(call)
         return Response(
-            200, {"metadata": self.state.set_metadata(call.ctx, server_id, items, replace=True)}
+            200, {"metadata": self.ops.set_metadata(call.ctx, server_id, items, replace=True)}
         )
 
     def get_metadata_item(self, call: Call, server_id: str, key: str) -> Response:
         with self.state.reading() as now:
-            view = self.state.get_server(call.ctx, server_id, now)
+            view = self.ops.get_server(call.ctx, server_id, now)
             if key not in view.record.metadata:
                 raise errors.MetadataItemNotFound()
             return Response(200, {"meta": {key: view.record.metadata[key]}})
@@ -330,11 +332,11 @@ class ServerRoutes(RouteGroup):
         items = self._metadata_body(call, "meta")
         if list(items) != [key]:
             raise errors.InvalidRequest("Request body and URI mismatch")
-        self.state.set_metadata(call.ctx, server_id, items, replace=False)
+        self.ops.set_metadata(call.ctx, server_id, items, replace=False)
         return Response(200, {"meta": items})
 
     def delete_metadata_item(self, call: Call, server_id: str, key: str) -> Response:
-        self.state.delete_metadata_key(call.ctx, server_id, key)
+        self.ops.delete_metadata_key(call.ctx, server_id, key)
         return Response(204)
 
     # -- flavors ----------------------------------------------------------------

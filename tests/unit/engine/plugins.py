@@ -1,0 +1,41 @@
+"""Resource types that exist only for tests: real plugins with scripted behaviour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowstack import exceptions
+from flowstack.resources import base
+from flowstack.resources import properties as p
+
+
+class Undeletable(base.Resource):
+    """Creates fine; every delete fails, like a cloud object stuck in ERROR."""
+
+    type_name = "Test::Undeletable"
+    properties_schema = {"fail_create": p.Schema(p.Schema.BOOLEAN, default=False)}
+
+    def handle_create(self, properties: dict[str, Any]) -> None:
+        self.physical_id = f"undeletable-{self.name}"
+        if properties["fail_create"]:
+            raise exceptions.ResourceFailure(self.name, "CREATE", "scripted create failure")
+
+    def handle_delete(self) -> None:
+        raise exceptions.ResourceFailure(self.name, "DELETE", "the cloud refused to delete it")
+
+
+class Flaky(base.Resource):
+    """Delete fails on its first attempt only (a transient error) when polled."""
+
+    type_name = "Test::Flaky"
+    delete_polls = True
+
+    def handle_create(self, properties: dict[str, Any]) -> None:
+        self.physical_id = f"flaky-{self.name}"
+
+    def handle_delete(self) -> None:
+        self.data["delete_checks"] = 0
+
+    def check_delete_complete(self) -> bool:
+        self.data["delete_checks"] = self.data.get("delete_checks", 0) + 1
+        return self.data["delete_checks"] >= 3
