@@ -95,9 +95,7 @@ class CreateResource(_ResourceTask):
             started_at = None if intent else models.utcnow()
             if intent:
                 plugin.data["intent"] = intent
-                _transition(
-                    rt, stack, plugin, loaded.type_name, status.CREATE, status.IN_PROGRESS
-                )
+                _transition(rt, stack, plugin, loaded.type_name, status.CREATE, status.IN_PROGRESS)
             plugin.handle_create(properties)
             if not self.polls:
                 return _complete_create(rt, stack, plugin, loaded.type_name, started_at)

@@ -79,3 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     except exceptions.FlowstackError as exc:  # raised before a command ran
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

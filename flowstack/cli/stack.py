@@ -68,11 +68,12 @@ class CreateStack(show.ShowOne):
             timeout_mins=parsed_args.timeout,
         )
         if parsed_args.wait:
-            stack = progress.follow(client, created["id"], "CREATE", self.app.stdout)
+            # Progress goes to stderr so that `-f json` output stays parseable.
+            progress.follow(client, created["id"], "CREATE", self.app.stderr)
             client.wait_flow(created["flow_id"])
             stack = client.show_stack(created["id"])
             if _failed(stack):
-                self.app.stdout.write(
+                self.app.stderr.write(
                     f"Stack {stack['stack_name']} {stack['stack_status']}: "
                     f"{stack['stack_status_reason']}\n"
                 )
@@ -122,7 +123,7 @@ class DeleteStack(command.Command):
         for name in parsed_args.stacks:
             started = client.delete_stack(name)
             if parsed_args.wait:
-                progress.follow(client, started["id"], "DELETE", self.app.stdout)
+                progress.follow(client, started["id"], "DELETE", self.app.stderr)
             client.wait_flow(started["flow_id"])
             stack = client.show_stack(started["id"])
             self.app.stdout.write(

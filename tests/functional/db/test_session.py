@@ -36,9 +36,8 @@ def test_unreachable_database_is_named_without_its_password() -> None:
         max_retries=1,
         retry_interval=0,
     )
-    with pytest.raises(exceptions.DatabaseUnavailable) as caught:
-        with db.reader():
-            pass
+    with pytest.raises(exceptions.DatabaseUnavailable) as caught, db.reader():
+        pass
     message = str(caught.value)
     assert "127.0.0.1:1/flowstack" in message
     assert "s3cr3t-pw" not in message

@@ -220,7 +220,7 @@ def test_names_are_unique_per_project_and_projects_are_isolated(engine: Engine) 
 
 def test_invalid_template_changes_nothing(engine: Engine) -> None:
     bad = "heat_template_version: 2018-08-31\nresources:\n  x: {type: OS::Nope::Thing}\n"
-    with pytest.raises(exceptions.TemplateInvalid, match="resources.x"):
+    with pytest.raises(exceptions.TemplateInvalid, match=r"resources\.x"):
         engine.service.create_stack(engine.ctx, "bad", bad)
     assert engine.service.list_stacks(engine.ctx) == []
     logbooks = list(engine.rt.backend.get_connection().get_logbooks())

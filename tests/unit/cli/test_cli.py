@@ -1,0 +1,200 @@
+"""The `flowstack` command as a user runs it: real processes, embedded default."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD = """
+heat_template_version: 2018-08-31
+parameters:
+  greeting: {type: string, default: hello}
+resources:
+  one:
+    type: OS::Heat::TestResource
+    properties: {value: {get_param: greeting}}
+  two:
+    type: OS::Heat::TestResource
+    properties: {value: {get_attr: [one, output]}}
+outputs:
+  said: {value: {get_attr: [two, output]}, description: what two stored}
+"""
+FAILING = """
+heat_template_version: 2018-08-31
+resources:
+  fine: {type: OS::Heat::TestResource}
+  broken:
+    type: OS::Heat::TestResource
+    properties: {fail: true}
+    depends_on: fine
+"""
+INVALID = """
+heat_template_version: 2018-08-31
+resources:
+  web:
+    type: OS::Heat::TestResource
+    properties: {value: 1, colour: blue}
+  db:
+    type: OS::Heat::TestResouce
+"""
+
+
+class Cli:
+    def __init__(self, tmp_path: Path) -> None:
+        self.state = tmp_path / "state"
+        self.dir = tmp_path
+
+    def file(self, name: str, text: str) -> str:
+        path = self.dir / name
+        path.write_text(text)
+        return str(path)
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flowstack.cli.app", "--state-dir", str(self.state), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def json(self, *args: str) -> object:
+        result = self(*args, "-f", "json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def test_stack_lifecycle_through_the_cli(cli: Cli) -> None:
+    template = cli.file("good.yaml", GOOD)
+    created = cli(
+        "stack",
+        "create",
+        "app",
+        "-t",
+        template,
+        "--parameter",
+        "greeting=hi there",
+        "--wait",
+        "-f",
+        "json",
+    )
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["stack_status"] == "CREATE_COMPLETE"
+    assert "2/2 created" in created.stderr  # live progress went to stderr
+    assert "CREATE_COMPLETE" in created.stderr
+
+    # a later command (another process) sees the stack
+    assert cli.json("stack", "list", "-c", "stack_name", "-c", "stack_status") == [
+        {"stack_name": "app", "stack_status": "CREATE_COMPLETE"}
+    ]
+    resources = cli.json("stack", "resource", "list", "app")
+    assert {r["resource_name"]: r["resource_status"] for r in resources} == {
+        "one": "CREATE_COMPLETE",
+        "two": "CREATE_COMPLETE",
+    }
+    outputs = cli.json("stack", "output", "show", "app", "--all")
+    assert outputs == [
+        {
+            "output_key": "said",
+            "output_value": "hi there",
+            "description": "what two stored",
+            "output_error": None,
+        }
+    ]
+    events = cli.json("stack", "event", "list", "app")
+    assert events[0]["resource_status"] == "CREATE_IN_PROGRESS"
+    assert events[-1]["resource_status"] == "CREATE_COMPLETE"
+
+    deleted = cli("stack", "delete", "app", "--wait")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "DELETE_COMPLETE" in deleted.stdout
+    assert cli.json("stack", "list") == []
+
+
+def test_failed_create_with_wait_exits_non_zero_and_says_why(cli: Cli) -> None:
+    result = cli("stack", "create", "bad", "-t", cli.file("f.yaml", FAILING), "--wait")
+    assert result.returncode == 1
+    assert "ROLLBACK_COMPLETE" in result.stderr
+    assert "resources.broken: Test Resource failed broken" in result.stderr
+    assert "Traceback" not in result.stderr
+    show = cli.json("stack", "show", "bad", "-c", "stack_status")
+    assert show == {"stack_status": "ROLLBACK_COMPLETE"}
+
+
+def test_invalid_template_gets_every_error_by_place_and_no_traceback(cli: Cli) -> None:
+    result = cli("template", "validate", "-t", cli.file("bad.yaml", INVALID))
+    assert result.returncode == 1
+    assert "resources.web.properties.colour" in result.stderr
+    assert "resources.db.type" in result.stderr
+    assert "OS::Heat::TestResource" in result.stderr  # the supported types are listed
+    assert "Traceback" not in result.stderr
+    assert cli.json("stack", "list") == []
+
+
+def test_validate_describes_parameters(cli: Cli) -> None:
+    result = cli.json("template", "validate", "-t", cli.file("good.yaml", GOOD))
+    assert result["Parameters"]["greeting"]["Default"] == "hello"
+    assert result["Warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("stack", "show", "nothing-here"), "Stack not found: nothing-here"),
+        (("stack", "create", "x", "-t", "/does/not/exist.yaml"), "cannot read template"),
+        (("stack", "output", "show", "nothing-here", "--all"), "Stack not found"),
+    ],
+)
+def test_errors_are_one_clear_line(cli: Cli, args: tuple[str, ...], message: str) -> None:
+    result = cli(*args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_parameter_argument(cli: Cli) -> None:
+    result = cli(
+        "stack", "create", "x", "-t", cli.file("good.yaml", GOOD), "--parameter", "novalue"
+    )
+    assert result.returncode == 1
+    assert "--parameter 'novalue': expected KEY=VALUE" in result.stderr
+
+
+def test_resource_types_are_listed(cli: Cli) -> None:
+    types = {row["resource_type"] for row in cli.json("resource", "type", "list")}
+    assert {"OS::Heat::None", "OS::Heat::TestResource", "OS::Heat::RandomString"} <= types
+
+
+def test_demo_runs_the_main_job(cli: Cli) -> None:
+    first = cli("demo", "--build-secs", "0.2")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "CREATE_COMPLETE" in first.stdout
+    assert "ROLLBACK_COMPLETE" in first.stdout
+    assert "resources left behind: 0" in first.stdout
+    again = cli("demo", "--build-secs", "0.2")  # an earlier run's stacks do not get in the way
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_manage_db_sync_and_version(tmp_path: Path) -> None:
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flowstack.cmd.manage", "--state-dir", str(tmp_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert manage("db", "version").stdout.startswith("none")
+    synced = manage("db", "sync")
+    assert synced.returncode == 0, synced.stderr
+    assert manage("db", "version").stdout.strip() == "0001"
