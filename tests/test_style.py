@@ -23,6 +23,10 @@ def _ruff() -> list[str]:
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
 def test_ruff(command: list[str]) -> None:
     result = subprocess.run(
-        [*_ruff(), *command, *PATHS], cwd=ROOT, capture_output=True, text=True, check=False
+        [*_ruff(), *command, *(p for p in PATHS if (ROOT / p).exists())],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
