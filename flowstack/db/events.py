@@ -46,7 +46,10 @@ def list_for_stack(
     limit: int | None = None,
     after_id: int | None = None,
 ) -> Sequence[models.Event]:
-    """Events oldest first; with ``limit``, the newest ``limit`` of them.
+    """Events in the order they happened; with ``limit``, the newest ``limit`` of them.
+
+    Ordered by time, then id: an event may be written after later ones when
+    a transition is recorded together with the one that followed it.
 
     ``after_id`` returns only events newer than that one (to follow a stack).
     """
@@ -58,4 +61,4 @@ def list_for_stack(
     if limit is not None:
         newest = query.order_by(models.Event.id.desc()).limit(limit).subquery()
         query = sa.select(models.Event).join(newest, models.Event.id == newest.c.id)
-    return session.scalars(query.order_by(models.Event.id)).all()
+    return session.scalars(query.order_by(models.Event.created_at, models.Event.id)).all()

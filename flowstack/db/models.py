@@ -10,8 +10,9 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from flowstack.db.types import JsonDocument, LongText, Timestamp
 
 UUID_LEN = 36
 NAME_LEN = 255
@@ -22,16 +23,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-# MySQL/MariaDB DATETIME drops fractions of a second unless told otherwise;
-# events need them to show which resources really overlapped.
-Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-# MySQL TEXT is 64 KiB: templates and flow details can be larger.
-LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
-Json = sa.JSON().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+Json = JsonDocument
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dt.datetime: Timestamp, dict[str, Any]: sa.JSON}
+    type_annotation_map = {dt.datetime: Timestamp}
 
 
 class Stack(Base):

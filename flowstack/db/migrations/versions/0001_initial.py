@@ -7,16 +7,17 @@ Create Date: 2026-11-29
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import mysql
+
+from flowstack.db.types import JsonDocument, LongText, Timestamp
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
-JSON = sa.JSON().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+TIMESTAMP = Timestamp
+LONG_TEXT = LongText
+JSON = JsonDocument()
 
 
 def upgrade() -> None:
