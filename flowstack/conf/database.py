@@ -10,6 +10,11 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     # The real default depends on state_path, which is only known once the
     # configuration is loaded: see flowstack.conf.loading.
     db_options.set_defaults(conf, connection=None)
+    # oslo.db's defaults (10 tries, 10 s apart) leave a command silent for
+    # 100 s when the database is down; a clear error within seconds is
+    # better, and services that should wait longer can say so.
+    conf.set_default("max_retries", 3, group="database")
+    conf.set_default("retry_interval", 1, group="database")
 
 
 def list_opts() -> list:

@@ -198,3 +198,18 @@ def test_manage_db_sync_and_version(tmp_path: Path) -> None:
     synced = manage("db", "sync")
     assert synced.returncode == 0, synced.stderr
     assert manage("db", "version").stdout.strip() == "0001"
+
+
+def test_unreachable_database_is_named_without_its_password(cli: Cli) -> None:
+    config = cli.file(
+        "bad.conf",
+        "[database]\nconnection = postgresql+psycopg2://flow:topsecret@127.0.0.1:1/flowstack\n"
+        "max_retries = 1\nretry_interval = 0\n",
+    )
+    result = cli("--config-file", config, "stack", "list")
+    assert result.returncode == 1
+    assert "Cannot connect to the database postgresql+psycopg2://flow:***@127.0.0.1:1" in (
+        result.stderr
+    )
+    assert "topsecret" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
