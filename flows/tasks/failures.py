@@ -32,7 +32,7 @@ def record_create_failure(
     """CREATE_FAILED on the resource, and the stack starts rolling back (or fails)."""
     reason = describe(exc)
     why = stack_reason(status.CREATE, resource, reason)
-    with rt.db.writer() as session:
+    with rt.db.write_connection() as session:
         resources.transition(
             session,
             stack.info.id,
@@ -66,7 +66,7 @@ def record_delete_failure(
     exc: BaseException,
 ) -> exceptions.ResourceFailure:
     reason = describe(exc)
-    with rt.db.writer() as session:
+    with rt.db.write_connection() as session:
         resources.transition(
             session,
             stack.info.id,

@@ -329,7 +329,7 @@ def _complete_create(
 ) -> dict[str, Any]:
     """CREATE_COMPLETE; with ``started_at``, the IN_PROGRESS event goes in the same write."""
     columns, result = resource_state.ready_state(rt, plugin)
-    with rt.db.writer() as session:
+    with rt.db.write_connection() as session:
         if started_at is not None:
             events.add(
                 session,
@@ -365,7 +365,7 @@ def _transition(
     *,
     at: dt.datetime | None = None,
 ) -> None:
-    with rt.db.writer() as session:
+    with rt.db.write_connection() as session:
         resources.transition(
             session,
             stack.info.id,
@@ -380,5 +380,5 @@ def _transition(
 
 
 def _save_progress(rt: Runtime, stack_id: str, name: str, plugin: Resource) -> None:
-    with rt.db.writer() as session:
+    with rt.db.write_connection() as session:
         resources.update(session, stack_id, name, **resource_state.plugin_state(rt, plugin))

@@ -10,9 +10,13 @@ from sqlalchemy import orm
 
 from flowstack.db import models
 
+# Built once: a statement executed with a parameter dict hits SQLAlchemy's
+# compiled cache directly, where .values(...) per call rebuilt and re-keyed it.
+_INSERT = sa.insert(models.Event.__table__)
+
 
 def add(
-    session: orm.Session,
+    session: orm.Session | sa.Connection,
     stack_id: str,
     action: str,
     state: str,
@@ -25,16 +29,17 @@ def add(
 ) -> None:
     """Record one transition; ``at`` when it happened earlier than now."""
     session.execute(
-        sa.insert(models.Event).values(
-            stack_id=stack_id,
-            resource_name=resource_name,
-            resource_type=resource_type,
-            physical_id=physical_id,
-            action=action,
-            status=state,
-            reason=reason,
-            created_at=at or models.utcnow(),
-        )
+        _INSERT,
+        {
+            "stack_id": stack_id,
+            "resource_name": resource_name,
+            "resource_type": resource_type,
+            "physical_id": physical_id,
+            "action": action,
+            "status": state,
+            "reason": reason,
+            "created_at": at or models.utcnow(),
+        },
     )
 
 

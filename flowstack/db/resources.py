@@ -12,6 +12,14 @@ from sqlalchemy import orm
 from flowstack import exceptions, status
 from flowstack.db import events, models
 
+_TABLE = models.Resource.__table__
+# The SET clause comes from the parameters given at execution; the statement
+# object stays the same, so SQLAlchemy's compiled cache serves every call.
+_UPDATE = sa.update(_TABLE).where(
+    _TABLE.c.stack_id == sa.bindparam("where_stack_id"),
+    _TABLE.c.name == sa.bindparam("where_name"),
+)
+
 
 def create_all(session: orm.Session, stack_id: str, types: Iterable[tuple[str, str]]) -> None:
     """One INIT_COMPLETE row per (name, type) of a new stack."""
@@ -43,6 +51,23 @@ def get(session: orm.Session, stack_id: str, name: str) -> models.Resource:
     return row
 
 
+def get_state(connection: sa.Connection, stack_id: str, name: str) -> sa.Row:
+    """The columns a task needs to act on a resource, without an ORM session."""
+    table = models.Resource.__table__
+    row = connection.execute(
+        sa.select(
+            table.c.type,
+            table.c.action,
+            table.c.status,
+            table.c.physical_id,
+            table.c.secret_data,
+        ).where(table.c.stack_id == stack_id, table.c.name == name)
+    ).first()
+    if row is None:
+        raise exceptions.ResourceNotFound(stack_id, name)
+    return row
+
+
 def list_for_stack(session: orm.Session, stack_id: str) -> Sequence[models.Resource]:
     return session.scalars(
         sa.select(models.Resource)
@@ -52,7 +77,7 @@ def list_for_stack(session: orm.Session, stack_id: str) -> Sequence[models.Resou
 
 
 def transition(
-    session: orm.Session,
+    session: orm.Session | sa.Connection,
     stack_id: str,
     name: str,
     type_name: str,
@@ -68,18 +93,7 @@ def transition(
     ``values`` may set ``physical_id``, ``attributes`` and ``secret_data``;
     ``at`` dates the event when the transition happened before now.
     """
-    session.execute(
-        sa.update(models.Resource)
-        .where(models.Resource.stack_id == stack_id, models.Resource.name == name)
-        .values(
-            action=action,
-            status=state,
-            status_reason=reason,
-            updated_at=models.utcnow(),
-            **values,
-        ),
-        execution_options={"synchronize_session": False},
-    )
+    update(session, stack_id, name, action=action, status=state, status_reason=reason, **values)
     events.add(
         session,
         stack_id,
@@ -93,11 +107,9 @@ def transition(
     )
 
 
-def update(session: orm.Session, stack_id: str, name: str, **values: Any) -> None:
+def update(session: orm.Session | sa.Connection, stack_id: str, name: str, **values: Any) -> None:
     """Change columns of a resource without a status transition (no event)."""
     session.execute(
-        sa.update(models.Resource)
-        .where(models.Resource.stack_id == stack_id, models.Resource.name == name)
-        .values(updated_at=models.utcnow(), **values),
-        execution_options={"synchronize_session": False},
+        _UPDATE,
+        {"where_stack_id": stack_id, "where_name": name, "updated_at": models.utcnow(), **values},
     )

@@ -159,6 +159,28 @@ class Database:
             yield session
 
     @contextlib.contextmanager
+    def write_connection(self) -> Iterator[sa.Connection]:
+        """A read-write transaction on a Core connection (no ORM session).
+
+        For hot paths that only run Core statements: a task's state change
+        costs noticeably less without the Session machinery.
+        """
+        self.engine  # noqa: B018 - connect (or fail clearly) before taking the lock
+        with (
+            self.write_lock,
+            self._translate(),
+            self._context.writer.connection.using(_holder()) as connection,
+        ):
+            yield connection
+
+    @contextlib.contextmanager
+    def read_connection(self) -> Iterator[sa.Connection]:
+        """A read-only transaction on a Core connection."""
+        self.engine  # noqa: B018 - connect (or fail clearly) first
+        with self._translate(), self._context.reader.connection.using(_holder()) as connection:
+            yield connection
+
+    @contextlib.contextmanager
     def _translate(self) -> Iterator[None]:
         try:
             yield

@@ -32,6 +32,11 @@ from taskflow.persistence.backends.sqlalchemy import tables as tf_tables
 from flowstack.db.session import Database
 
 TABLES = tf_tables.fetch(sa.MetaData())
+# SET columns come from the execution parameters: one statement object,
+# compiled once, instead of .values(...) building a new one per save.
+_UPDATE_ATOM = sa.update(TABLES.atomdetails).where(
+    TABLES.atomdetails.c.uuid == sa.bindparam("where_uuid")
+)
 PROGRESS = "progress"
 _REMEMBERED_ATOMS = 100_000
 
@@ -78,16 +83,13 @@ class Connection(impl_sqlalchemy.Connection):
             tf_exc.raise_with_cause(tf_exc.StorageFailure, f"Failed {what}")
 
     def update_atom_details(self, atom_detail: tf_models.AtomDetail) -> tf_models.AtomDetail:
-        atoms = self._tables.atomdetails
         values = atom_detail.to_dict()
         fingerprint = _fingerprint(values)
         with self._written_lock:
             if self._written.get(atom_detail.uuid) == fingerprint:
                 return atom_detail  # only the progress changed
         with self._writing(f"updating atom details with uuid '{atom_detail.uuid}'") as conn:
-            result = conn.execute(
-                sa.update(atoms).where(atoms.c.uuid == atom_detail.uuid).values(values)
-            )
+            result = conn.execute(_UPDATE_ATOM, {**values, "where_uuid": atom_detail.uuid})
         if result.rowcount == 0:
             raise tf_exc.NotFound(f"No atom details found with uuid '{atom_detail.uuid}'")
         with self._written_lock:
