@@ -10,6 +10,7 @@ from oslo_log import log as logging
 from taskflow import states
 
 from flowstack.db import flows
+from flowstack.engine import taskflow_engine
 from flowstack.engine.runtime import Runtime
 
 LOG = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def run(rt: Runtime, flow_id: str, owner: str | None = None) -> str:
     engine = taskflow.engines.load_from_detail(
         flow_detail,
         backend=rt.backend,
-        engine="parallel",
+        engine=taskflow_engine.ENGINE_NAME,
         executor=rt.executor,
     )
     error = None
