@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 from flowstack import exceptions
@@ -39,3 +41,18 @@ class Flaky(base.Resource):
     def check_delete_complete(self) -> bool:
         self.data["delete_checks"] = self.data.get("delete_checks", 0) + 1
         return self.data["delete_checks"] >= 3
+
+
+class FailsInCreate(base.Resource):
+    """Remote create refused after a random short delay: failures that coincide."""
+
+    type_name = "Test::FailsInCreate"
+    create_polls = True
+    delete_polls = True
+
+    def intent(self, properties: dict[str, Any]) -> dict[str, Any]:
+        return {"marker": self.name}
+
+    def handle_create(self, properties: dict[str, Any]) -> None:
+        time.sleep(random.random() * 0.02)
+        raise exceptions.ResourceFailure(self.name, "CREATE", "refused")
