@@ -291,7 +291,7 @@ def _resolution(rt: Runtime, stack: StackDefinition, inputs: dict[str, Any]) -> 
     return TaskResolution(
         stack.parameters,
         results,
-        lambda name, attribute: resource_state.secret_value(rt, stack.info.id, name, attribute),
+        lambda name, attribute: resource_state.stored_value(rt, stack.info.id, name, attribute),
         any_attributes,
     )
 

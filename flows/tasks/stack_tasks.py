@@ -119,7 +119,7 @@ def resolve_outputs(
     context = TaskResolution(
         stack.parameters,
         results,
-        lambda name, attribute: resource_state.secret_value(rt, stack.info.id, name, attribute),
+        lambda name, attribute: resource_state.stored_value(rt, stack.info.id, name, attribute),
         lambda name: rt.registry.get(stack.template.resources[name].type).accepts_any_attributes,
     )
     listing, values = [], {}

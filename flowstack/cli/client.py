@@ -17,6 +17,7 @@ from flowstack.db import migration
 from flowstack.engine.dispatch import InProcessDispatcher
 from flowstack.engine.runtime import Runtime, install
 from flowstack.engine.service import StackService
+from flowstack.resources.constraints import nova_constraints
 
 
 class EmbeddedClient:
@@ -25,7 +26,9 @@ class EmbeddedClient:
     def __init__(self, rt: Runtime, *, auto_migrate: bool) -> None:
         self.rt = rt
         self.dispatcher = InProcessDispatcher(rt)
-        self.service = StackService(rt, self.dispatcher)
+        self.service = StackService(
+            rt, self.dispatcher, custom_constraints=nova_constraints(rt.services)
+        )
         self.ctx = context.embedded()
         if auto_migrate:
             # The embedded default owns its SQLite file: bring it up to date

@@ -7,9 +7,9 @@ configuration (with no config file at all, the embedded default applies).
 
 from oslo_config import cfg
 
-from flowstack.conf import database, engine, paths, secrets
+from flowstack.conf import database, engine, nova, paths, secrets
 
-_MODULES = (paths, database, engine, secrets)
+_MODULES = (paths, database, engine, secrets, nova)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -2,7 +2,14 @@
 
 from oslo_config import cfg
 
-GROUP = cfg.OptGroup("engine", title="Flow execution")
+GROUP_NAME = "engine"
+
+
+def _group() -> cfg.OptGroup:
+    # A new group per ConfigOpts: oslo.config keeps a shallow copy of a
+    # registered group, so a shared one would share overrides between them.
+    return cfg.OptGroup(GROUP_NAME, title="Flow execution")
+
 
 OPTS = [
     cfg.IntOpt(
@@ -54,9 +61,9 @@ OPTS = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    conf.register_group(_group())
+    conf.register_opts(OPTS, group=GROUP_NAME)
 
 
 def list_opts() -> list:
-    return [(GROUP, OPTS)]
+    return [(_group(), OPTS)]

@@ -2,7 +2,7 @@
 
 import itertools
 
-from flowstack.conf import engine, paths, secrets
+from flowstack.conf import engine, nova, paths, secrets
 
 
 def list_opts() -> list:
@@ -11,6 +11,8 @@ def list_opts() -> list:
     The [database] options belong to oslo.db and come from its own namespace.
     """
     grouped: dict = {}
-    for group, opts in itertools.chain(paths.list_opts(), secrets.list_opts(), engine.list_opts()):
+    for group, opts in itertools.chain(
+        paths.list_opts(), secrets.list_opts(), engine.list_opts(), nova.list_opts()
+    ):
         grouped.setdefault(group, []).extend(opts)
     return list(grouped.items())

@@ -60,6 +60,7 @@ def get_state(connection: sa.Connection, stack_id: str, name: str) -> sa.Row:
             table.c.action,
             table.c.status,
             table.c.physical_id,
+            table.c.attributes,
             table.c.secret_data,
         ).where(table.c.stack_id == stack_id, table.c.name == name)
     ).first()

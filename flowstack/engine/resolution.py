@@ -12,8 +12,8 @@ class TaskResolution:
     """A ``flowstack.template.ResolutionContext`` over the results of other tasks.
 
     ``results`` maps a resource name to the result its task provided (the
-    data that flows along the graph's edges); secret values are not in it
-    and are fetched through ``load_secret`` when a template asks for one.
+    data that flows along the graph's edges); secret and bulky values are
+    not in it and are fetched through ``load_secret`` when a template asks.
     """
 
     def __init__(

@@ -62,9 +62,10 @@ def plugin_state(rt: Runtime, plugin: Resource, **extra: Any) -> dict[str, Any]:
 def ready_state(rt: Runtime, plugin: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
     """Columns for a ready resource, and the task result dependents receive.
 
-    The result holds the reference and the attributes that are not secret;
-    secret ones stay in the encrypted column and are read from there by
-    whoever resolves them.
+    The result holds the reference and the attributes that are neither
+    secret nor bulky: secret ones stay in the encrypted column, and ``show``
+    (a whole server document) in the attributes column, read from there by
+    whoever resolves them.  Flow results stay small, as a jobboard needs.
     """
     values = dict(plugin.attributes())
     if attributes.SHOW not in values:
@@ -84,16 +85,21 @@ def ready_state(rt: Runtime, plugin: Resource) -> tuple[dict[str, Any], dict[str
     result = {
         "id": plugin.physical_id,
         "ref": reference,
-        "attributes": public,
+        "attributes": {k: v for k, v in public.items() if k != attributes.SHOW},
         "secret_ref": plugin.secret_reference,
     }
     return columns, result
 
 
-def secret_value(rt: Runtime, stack_id: str, name: str, attribute: str | None) -> Any:
-    """A secret attribute (or the secret reference when ``attribute`` is None)."""
+def stored_value(rt: Runtime, stack_id: str, name: str, attribute: str | None) -> Any:
+    """An attribute kept out of flow results (secret or bulky), from the database.
+
+    With ``attribute`` None: the secret reference (what get_resource gives).
+    """
     with rt.db.read_connection() as connection:
         row = resources.get_state(connection, stack_id, name)
+    if attribute is not None and attribute in (row.attributes or {}):
+        return row.attributes[attribute]
     document = rt.secrets.decrypt(row.secret_data) if row.secret_data else {}
     if attribute is None:
         return document.get(_SECRET_REFERENCE)

@@ -16,6 +16,7 @@ from typing import Any
 import futurist
 from oslo_config import cfg
 
+from flowstack.clients import Clients
 from flowstack.db.session import Database
 from flowstack.engine.stack_cache import StackCache
 from flowstack.persistence.backend import Backend
@@ -59,6 +60,8 @@ class Runtime:
         services: Any = None,
     ) -> Runtime:
         db = Database.from_conf(conf)
+        if services is None:
+            services = Clients(conf)  # connects (or starts the simulator) on first use
         return cls(
             conf=conf,
             db=db,
@@ -68,8 +71,14 @@ class Runtime:
         )
 
     def close(self) -> None:
+        """Release everything; flows must have finished (or be abandoned)."""
         if "executor" in self.__dict__:
-            self.executor.shutdown(wait=True)
+            # Idle futurist workers notice the shutdown within a second;
+            # waiting for them would only delay every command's exit.
+            self.executor.shutdown(wait=False)
+        close_services = getattr(self.services, "close", None)
+        if close_services is not None:
+            close_services()
         self.db.close()
 
 
