@@ -11,7 +11,9 @@ from cliff import command
 from flowstack import exceptions
 from flowstack.cli import progress
 
-DEMO_STACKS = ("demo-app", "demo-broken")
+DEMO_STACKS = ("demo-app", "demo-broken", "demo-servers", "demo-broken-servers")
+FAULT_MESSAGE = "No valid host was found. (injected by flowstack demo)"
+SERVER_TYPE = "OS::Nova::Server"
 
 
 def demo_template(name: str) -> str:
@@ -19,7 +21,7 @@ def demo_template(name: str) -> str:
 
 
 class Demo(command.Command):
-    """Create a sample stack, then one whose 4th resource fails and rolls back."""
+    """Create stacks of test resources and servers; watch two of them fail and roll back."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -27,7 +29,7 @@ class Demo(command.Command):
             "--build-secs",
             type=float,
             default=1.0,
-            help="How long each tier of the sample stack takes to build (default 1)",
+            help="How long each tier of the test-resource stack takes to build (default 1)",
         )
         return parser
 
@@ -35,37 +37,62 @@ class Demo(command.Command):
         client = self.app.client
         out = self.app.stdout
         self._clear_previous(client)
+        checks: list[tuple[str, bool]] = []
 
-        out.write("\n== 1. A three-tier stack: independent tiers build in parallel ==\n")
+        out.write("\n== 1. Test resources in three tiers; independent tiers build in parallel ==\n")
         app = self._create(
-            client,
-            "demo-app",
-            "app.yaml",
-            {"build_secs": str(parsed_args.build_secs)},
+            client, "demo-app", "app.yaml", {"build_secs": str(parsed_args.build_secs)}
         )
-        for output in client.show_output(app["id"]):
-            out.write(f"  output {output['output_key']}: {output['output_value']}\n")
+        self._outputs(client, app)
+        checks.append(("demo-app is CREATE_COMPLETE", app["stack_status"] == "CREATE_COMPLETE"))
 
-        out.write("\n== 2. A stack whose 'server' fails: the whole graph rolls back ==\n")
+        out.write("\n== 2. Six test resources; 'server' fails and the whole graph rolls back ==\n")
         broken = self._create(client, "demo-broken", "broken.yaml", {})
-        left = [
-            r["resource_name"]
-            for r in client.list_resources(broken["id"])
-            if r["resource_status"] not in ("DELETE_COMPLETE", "INIT_COMPLETE")
-        ]
+        left = self._left_behind(client, broken)
         out.write(f"  {broken['stack_status']}: {broken['stack_status_reason']}\n")
         out.write(f"  resources left behind: {len(left)} {left if left else ''}\n")
+        checks.append(("demo-broken rolled back", broken["stack_status"] == "ROLLBACK_COMPLETE"))
+        checks.append(("demo-broken left nothing", not left))
 
+        simulator = client.rt.services.embedded_simulator()
+        out.write("\n== 3. Two tiers of servers: web servers get the databases' addresses ==\n")
+        servers = self._create(client, "demo-servers", "servers.yaml", {})
+        self._outputs(client, servers)
+        checks.append(
+            ("demo-servers is CREATE_COMPLETE", servers["stack_status"] == "CREATE_COMPLETE")
+        )
+
+        if simulator is None:
+            out.write("\n(Nova is a real cloud here: part 4 needs the built-in simulator.)\n")
+        else:
+            out.write(
+                "\n== 4. Six servers; the fifth goes into ERROR and every server is removed ==\n"
+            )
+            out.write(
+                "  (the built-in Nova simulator fails servers whose metadata has demo=fail)\n"
+            )
+            simulator.add_faults(
+                build_errors=[{"metadata": {"demo": "fail"}, "message": FAULT_MESSAGE}]
+            )
+            try:
+                doomed = self._create(client, "demo-broken-servers", "broken-servers.yaml", {})
+            finally:
+                simulator.clear_faults()
+            out.write(f"  {doomed['stack_status']}: {doomed['stack_status_reason']}\n")
+            checks.append(
+                ("demo-broken-servers rolled back", doomed["stack_status"] == "ROLLBACK_COMPLETE")
+            )
+            checks.append(self._no_orphans(client, simulator))
+
+        out.write("\n")
+        for what, ok in checks:
+            out.write(f"  [{'ok' if ok else 'FAILED'}] {what}\n")
         out.write(
-            "\nNext: `flowstack stack list`, `flowstack stack event list demo-broken`, "
-            "`flowstack stack output show demo-app --all`, `flowstack stack delete demo-app`.\n"
+            "\nNext: `flowstack stack list`, `flowstack stack event list demo-broken-servers`, "
+            "`flowstack stack output show demo-servers --all`, "
+            "`flowstack stack delete demo-servers --wait`.\n"
         )
-        ok = (
-            app["stack_status"] == "CREATE_COMPLETE"
-            and broken["stack_status"] == "ROLLBACK_COMPLETE"
-            and not left
-        )
-        return 0 if ok else 1
+        return 0 if all(ok for _, ok in checks) else 1
 
     def _create(
         self, client: Any, name: str, template_file: str, parameters: dict[str, str]
@@ -78,6 +105,34 @@ class Demo(command.Command):
         stack = client.show_stack(created["id"])
         out.write(f"  => {stack['stack_status']}\n")
         return stack
+
+    def _outputs(self, client: Any, stack: dict[str, Any]) -> None:
+        for output in client.show_output(stack["id"]):
+            self.app.stdout.write(f"  output {output['output_key']}: {output['output_value']}\n")
+
+    @staticmethod
+    def _left_behind(client: Any, stack: dict[str, Any]) -> list[str]:
+        return [
+            r["resource_name"]
+            for r in client.list_resources(stack["id"])
+            if r["resource_status"] not in ("DELETE_COMPLETE", "INIT_COMPLETE")
+        ]
+
+    def _no_orphans(self, client: Any, simulator: Any) -> tuple[str, bool]:
+        """Servers in Nova are exactly the servers live stacks hold."""
+        held = {
+            r["physical_resource_id"]
+            for stack in client.list_stacks()
+            for r in client.list_resources(stack["id"])
+            if r["resource_type"] == SERVER_TYPE and r["resource_status"] != "DELETE_COMPLETE"
+        }
+        in_nova = {record["id"] for record in simulator.live_servers()}
+        self.app.stdout.write(
+            f"  servers in the simulator: {len(in_nova)}; "
+            f"servers held by live stacks: {len(held)}; "
+            f"ever created: {len(simulator.all_servers())}\n"
+        )
+        return ("no orphaned server in Nova", in_nova == held)
 
     def _clear_previous(self, client: Any) -> None:
         """Delete the stacks an earlier run left, so the demo can run again."""

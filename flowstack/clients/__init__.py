@@ -108,6 +108,14 @@ class Clients:
                     self._connect()
         return self._nova
 
+    def embedded_simulator(self) -> Any:
+        """The in-process Nova simulator when flowstack runs on it, else None.
+
+        Starts it if this is the embedded default and it is not running yet.
+        """
+        self.nova()
+        return self._simulator
+
     @property
     def endpoint(self) -> str | None:
         """The compute endpoint in use when it is fixed (override or simulator)."""

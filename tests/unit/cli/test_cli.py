@@ -180,6 +180,9 @@ def test_demo_runs_the_main_job(cli: Cli) -> None:
     assert "CREATE_COMPLETE" in first.stdout
     assert "ROLLBACK_COMPLETE" in first.stdout
     assert "resources left behind: 0" in first.stdout
+    assert "[ok] demo-servers is CREATE_COMPLETE" in first.stdout
+    assert "[ok] no orphaned server in Nova" in first.stdout
+    assert "[FAILED]" not in first.stdout
     again = cli("demo", "--build-secs", "0.2")  # an earlier run's stacks do not get in the way
     assert again.returncode == 0, again.stdout + again.stderr
 
