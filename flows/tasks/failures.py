@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowstack import exceptions, status
 from flowstack.db import events, resources, stacks
 from flowstack.engine import resource_state
@@ -22,6 +24,26 @@ def stack_reason(action: str, resource: str, reason: str) -> str:
     return f"Resource {action} failed: resources.{resource}: {reason}"
 
 
+def _mark_failed(
+    session: Any,
+    rt: Runtime,
+    stack: StackDefinition,
+    loaded: resource_state.Loaded,
+    action: str,
+    reason: str,
+) -> None:
+    resources.transition(
+        session,
+        stack.info.id,
+        loaded.plugin.name,
+        loaded.type_name,
+        action,
+        status.FAILED,
+        reason,
+        **resource_state.plugin_state(rt, loaded.plugin),
+    )
+
+
 def record_create_failure(
     rt: Runtime,
     stack: StackDefinition,
@@ -33,16 +55,7 @@ def record_create_failure(
     reason = describe(exc)
     why = stack_reason(status.CREATE, resource, reason)
     with rt.db.write_connection() as session:
-        resources.transition(
-            session,
-            stack.info.id,
-            resource,
-            loaded.type_name,
-            status.CREATE,
-            status.FAILED,
-            reason,
-            **resource_state.plugin_state(rt, loaded.plugin),
-        )
+        _mark_failed(session, rt, stack, loaded, status.CREATE, reason)
         action = status.CREATE if stack.disable_rollback else status.ROLLBACK
         state = status.FAILED if stack.disable_rollback else status.IN_PROGRESS
         # Compare-and-set: with parallel failures the first reason stays.
@@ -67,14 +80,5 @@ def record_delete_failure(
 ) -> exceptions.ResourceFailure:
     reason = describe(exc)
     with rt.db.write_connection() as session:
-        resources.transition(
-            session,
-            stack.info.id,
-            resource,
-            loaded.type_name,
-            status.DELETE,
-            status.FAILED,
-            reason,
-            **resource_state.plugin_state(rt, loaded.plugin),
-        )
+        _mark_failed(session, rt, stack, loaded, status.DELETE, reason)
     return exceptions.ResourceFailure(resource, status.DELETE, reason)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -20,8 +19,20 @@ FAILURE = "FAILURE"
 TERMINAL = frozenset({SUCCESS, REVERTED, FAILURE})
 
 
-def create(session: orm.Session, **values: Any) -> models.Flow:
-    flow = models.Flow(state=PENDING, epoch=0, attempts=0, **values)
+def create(
+    session: orm.Session, flow_id: str, stack_id: str, project_id: str, operation: str
+) -> models.Flow:
+    """Record a new flow of a stack; the stack's logbook has the stack's id."""
+    flow = models.Flow(
+        id=flow_id,
+        logbook_id=stack_id,
+        stack_id=stack_id,
+        project_id=project_id,
+        operation=operation,
+        state=PENDING,
+        epoch=0,
+        attempts=0,
+    )
     session.add(flow)
     session.flush()
     return flow

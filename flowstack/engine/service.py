@@ -143,14 +143,7 @@ class StackService:
                     session, stack_id, ((r.name, r.type) for r in tmpl.resources.values())
                 )
                 events.add(session, stack_id, status.CREATE, status.IN_PROGRESS, reason)
-                flows.create(
-                    session,
-                    id=flow_detail.uuid,
-                    logbook_id=stack_id,
-                    stack_id=stack_id,
-                    project_id=ctx.project_id,
-                    operation="create",
-                )
+                flows.create(session, flow_detail.uuid, stack_id, ctx.project_id, "create")
         except Exception:
             self.rt.backend.get_connection().destroy_logbook(stack_id)
             raise
@@ -184,14 +177,7 @@ class StackService:
             ):
                 raise exceptions.StackBusy(row.name, "changing")
             events.add(session, stack_id, status.DELETE, status.IN_PROGRESS, reason)
-            flows.create(
-                session,
-                id=flow_detail.uuid,
-                logbook_id=stack_id,
-                stack_id=stack_id,
-                project_id=ctx.project_id,
-                operation="delete",
-            )
+            flows.create(session, flow_detail.uuid, stack_id, ctx.project_id, "delete")
         self.dispatcher.dispatch(flow_detail.uuid)
         return {**self._summary(ctx, stack_id), "flow_id": flow_detail.uuid}
 
