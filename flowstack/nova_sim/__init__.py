@@ -19,7 +19,7 @@ Where things are:
 * ``server_ops`` — creating, listing, deleting servers; ``keypairs`` — key material;
 * ``network`` — fixed IP allocation; ``faults`` — fault injection rules;
 * ``compute_api`` (+ ``server_routes``, ``catalog_routes``, ``compute_common``),
-  ``image_api``, ``identity_api``, ``admin_api`` — the HTTP APIs, helped by
+  ``image_api``, ``network_api``, ``identity_api``, ``admin_api`` — the HTTP APIs, helped by
   ``views`` (JSON shapes), ``validation``, ``microversion`` and ``context``;
 * ``app`` — the URL layout; ``routing`` — request/response values;
   ``server`` — HTTP serving and :class:`NovaSimulator`; ``cli`` — the command.

@@ -6,7 +6,10 @@ URL layout (one port, distinct prefixes)::
     /v2.1[/{project_id}]   Compute API v2.1     (compute_api, server_routes, catalog_routes)
     /v2.1[/{project}]/v2/images
                            Image API v2 for fixed-endpoint sessions (image_api)
+    /v2.1[/{project}]/v2.0/networks
+                           Networking API v2.0 for fixed-endpoint sessions (network_api)
     /image                 Image API v2, the catalog's image endpoint (image_api)
+    /networking            Networking API v2.0, the catalog's network endpoint (network_api)
     /identity              optional Identity API v3              (identity_api)
     /_admin                the simulator's admin endpoint        (admin_api)
 
@@ -27,6 +30,12 @@ from flowstack.nova_sim.faults import DEFAULT_API_MESSAGES, FaultInjector
 from flowstack.nova_sim.identity_api import IDENTITY_PREFIX, IdentityApi
 from flowstack.nova_sim.image_api import IMAGE_PREFIX, ImageApi, glance_error
 from flowstack.nova_sim.microversion import requested_version, response_headers
+from flowstack.nova_sim.network_api import (
+    NETWORK_PREFIX,
+    VERSION_SEGMENT,
+    NetworkApi,
+    neutron_error,
+)
 from flowstack.nova_sim.routing import Request, Response
 from flowstack.nova_sim.state import CloudState
 
@@ -38,12 +47,31 @@ def _under(path: str, prefix: str) -> str | None:
     return None
 
 
+_NEUTRON_TYPES = {500: "HTTPInternalServerError", 503: "HTTPServiceUnavailable"}
+
+
+def _api_of(path: str) -> str:
+    """Which API's dialect an answer on ``path`` speaks: compute, image or network."""
+    if _under(path, IMAGE_PREFIX) is not None:
+        return "image"
+    if _under(path, NETWORK_PREFIX) is not None:
+        return "network"
+    if _under(path, PREFIX) is not None:
+        _project, route = ComputeApi.split_path(path)
+        if _under(route, "/v2") is not None:
+            return "image"
+        if _under(route, "/" + VERSION_SEGMENT) is not None:
+            return "network"
+    return "compute"
+
+
 class SimulatorApp:
     def __init__(self, state: CloudState, faults: FaultInjector, config: SimulatorConfig) -> None:
         self.config = config
         self.faults = faults
         self.compute = ComputeApi(state, config)
         self.image = ImageApi(state, config)
+        self.network = NetworkApi(state, config)
         self.identity = IdentityApi(config)
         self.admin = AdminApi(state, faults)
 
@@ -79,11 +107,16 @@ class SimulatorApp:
         rest = _under(path, IMAGE_PREFIX)
         if rest is not None:
             return self.image.handle(request, rest, IMAGE_PREFIX)
+        rest = _under(path, NETWORK_PREFIX)
+        if rest is not None:
+            return self.network.handle(request, rest, NETWORK_PREFIX)
         if _under(path, PREFIX) is not None:
             project_id, route = ComputeApi.split_path(path)
+            root = PREFIX + (f"/{project_id}" if project_id else "")
             if _under(route, "/v2") is not None:
-                root = PREFIX + (f"/{project_id}" if project_id else "")
                 return self.image.handle(request, route, root)
+            if _under(route, "/" + VERSION_SEGMENT) is not None:
+                return self.network.handle(request, route, root)
             return self.compute.handle(request, project_id, route)
         return fault_response(404, "The resource could not be found.")
 
@@ -98,12 +131,15 @@ class SimulatorApp:
         """An error answer in the right dialect, keeping the original's ids and versions."""
         path = request.path
         text = message or DEFAULT_API_MESSAGES.get(status, "Injected fault")
-        if _under(path, IMAGE_PREFIX) is not None or "/v2/images" in path:
+        api = _api_of(path)
+        if api == "image":
             response = glance_error(status, text)
+        elif api == "network":
+            response = neutron_error(status, _NEUTRON_TYPES.get(status, "HTTPError"), text)
         else:
             response = fault_response(status, text)
         kept = [(k, v) for k, v in original.headers if k.lower() != "location"]
-        if not kept and _under(path, PREFIX) is not None:
+        if not kept and api == "compute" and _under(path, PREFIX) is not None:
             request_id = new_request_id()
             low, high = self.config.microversion_range
             try:
@@ -115,6 +151,8 @@ class SimulatorApp:
                 ("x-openstack-request-id", request_id),
                 ("x-compute-request-id", request_id),
             ]
+        elif not kept and api != "compute":
+            kept = [("x-openstack-request-id", new_request_id())]
         response.headers.extend(kept)
         if retry_after is not None:
             response.headers.append(("Retry-After", str(retry_after)))

@@ -38,7 +38,7 @@ from flowstack.nova_sim.state import CloudState
 
 PREFIX = "/v2.1"
 COLLECTIONS = frozenset(
-    {"servers", "flavors", "os-keypairs", "limits", "images", "os-availability-zone", "v2"}
+    {"servers", "flavors", "os-keypairs", "limits", "images", "os-availability-zone", "v2", "v2.0"}
 )
 _STATUS_OF: dict[type[errors.ComputeError], int] = {
     errors.ServerNotFound: 404,

@@ -13,6 +13,7 @@ keyword arguments or written in a JSON or YAML file for ``flowstack-nova-sim
       - {id: 8f2c...., name: cirros-0.6.2-x86_64-disk, aliases: [cirros]}
     networks:
       - {name: private, cidr: 10.0.0.0/26, subnet_pool: 10.0.0.0/16}
+      - {name: lab, cidr: 192.168.10.0/24, shared: true}   # id derived from the name
     faults: {...}             # see flowstack.nova_sim.faults
 """
 
@@ -94,6 +95,8 @@ class NetworkSpec:
     10.0.0.0/22 handing out /26s; the default ``auto`` is the /16 around
     ``cidr`` so that thousands of servers fit); ``subnet_pool: null`` means
     no overflow: a build then fails as with Neutron out of addresses.
+    ``shared`` is only shown by the Networking API: every project may boot on
+    every network of the simulator.
     """
 
     name: str
@@ -101,6 +104,7 @@ class NetworkSpec:
     cidr: str = "10.0.0.0/26"
     subnet_pool: str | None = "auto"
     mac_prefix: str = "fa:16:3e"
+    shared: bool = False
 
     def __post_init__(self) -> None:
         try:

@@ -3,7 +3,8 @@
 Nothing requires it — any token, or none, is accepted by the Compute API. It
 exists so that a client configured like against DevStack (``auth_url``, user,
 password, project) gets a project-scoped token and a service catalog pointing
-at this simulator's compute (``/v2.1``) and image (``/image``) endpoints::
+at this simulator's compute (``/v2.1``), image (``/image``) and network
+(``/networking``) endpoints::
 
     auth = keystoneauth1.identity.v3.Password(
         auth_url=sim.identity_url, username="demo", password="any",
@@ -23,6 +24,8 @@ from typing import Any
 
 from flowstack.nova_sim.config import SimulatorConfig, stable_id
 from flowstack.nova_sim.context import decode_token, encode_token
+from flowstack.nova_sim.image_api import IMAGE_PREFIX
+from flowstack.nova_sim.network_api import NETWORK_PREFIX
 from flowstack.nova_sim.routing import MalformedBody, Request, Response, Router
 
 IDENTITY_PREFIX = "/identity"
@@ -114,7 +117,8 @@ class IdentityApi:
         base = request.base_url
         services = (
             ("compute", "nova", f"{base}/v2.1"),
-            ("image", "glance", f"{base}/image"),
+            ("image", "glance", f"{base}{IMAGE_PREFIX}"),
+            ("network", "neutron", f"{base}{NETWORK_PREFIX}"),
             ("identity", "keystone", f"{base}{IDENTITY_PREFIX}"),
         )
         catalog = []

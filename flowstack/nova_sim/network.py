@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -101,6 +102,11 @@ class Ipam:
         self.owners = dict(data.get("owners") or {})
         self._cursor = int(data.get("cursor", 0))
         self._hosts = None
+
+
+def subnet_id(network_id: str, cidr: str) -> str:
+    """A stable Neutron-style (uuid) id for one subnet of a network."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"nova-sim:subnet:{network_id}:{cidr}"))
 
 
 def mac_address(prefix: str, server_id: str, network: str) -> str:

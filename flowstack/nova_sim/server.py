@@ -34,6 +34,8 @@ from flowstack.nova_sim.compute_common import fault_response
 from flowstack.nova_sim.config import SimulatorConfig
 from flowstack.nova_sim.errors import SimulatorConfigError, SimulatorError
 from flowstack.nova_sim.faults import FaultConfig, FaultInjector, merge_fault_dicts
+from flowstack.nova_sim.image_api import IMAGE_PREFIX
+from flowstack.nova_sim.network_api import NETWORK_PREFIX
 from flowstack.nova_sim.routing import Request, Response
 from flowstack.nova_sim.state import CloudState
 
@@ -268,7 +270,12 @@ class NovaSimulator:
 
     @property
     def image_endpoint(self) -> str:
-        return f"{self.url}/image"
+        return f"{self.url}{IMAGE_PREFIX}"
+
+    @property
+    def network_endpoint(self) -> str:
+        """The catalog's network endpoint, e.g. ``http://127.0.0.1:40123/networking``."""
+        return f"{self.url}{NETWORK_PREFIX}"
 
     @property
     def identity_url(self) -> str:

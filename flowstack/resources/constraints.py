@@ -2,9 +2,10 @@
 
 ``StackService(custom_constraints=nova_constraints(clients))`` makes the
 template validator call these for every property that names them (Heat's
-names: ``nova.flavor``, ``nova.keypair``, ``glance.image``), so an unknown
-flavor is reported as ``resources.web.properties.flavor: flavor 'm1.huge'
-not found`` and no stack is created.
+names: ``nova.flavor``, ``nova.keypair``, ``glance.image``,
+``neutron.network``), so an unknown flavor is reported as
+``resources.web.properties.flavor: flavor 'm1.huge' not found`` and no stack
+is created.
 
 A check raises ``ValueError`` only when the value is wrong.  When Nova
 cannot answer, the :class:`~flowstack.clients.NovaError` propagates: the
@@ -22,7 +23,12 @@ Check = Callable[[Any], None]
 
 
 def nova_constraints(clients: Clients) -> dict[str, Check]:
-    """Checks for ``nova.flavor``, ``nova.keypair``, ``glance.image`` (alias ``nova.image``)."""
+    """Checks for ``nova.flavor``, ``nova.keypair``, ``glance.image`` (alias ``nova.image``)
+    and ``neutron.network``.
+
+    A network given by id is taken as it is (see :meth:`Clients.find_network`):
+    only names are checked.
+    """
 
     def flavor(value: Any) -> None:
         _check(clients.find_flavor, "flavor", value)
@@ -33,11 +39,15 @@ def nova_constraints(clients: Clients) -> dict[str, Check]:
     def keypair(value: Any) -> None:
         _check(clients.find_keypair, "keypair", value)
 
+    def network(value: Any) -> None:
+        _check(clients.find_network, "network", value)
+
     return {
         "nova.flavor": flavor,
         "glance.image": image,
         "nova.image": image,
         "nova.keypair": keypair,
+        "neutron.network": network,
     }
 
 

@@ -100,8 +100,16 @@ class NovaServer(base.Resource):
             schema=p.Schema(
                 p.Schema.MAP,
                 schema={
-                    "network": p.Schema(p.Schema.STRING, "Name or ID of the network."),
-                    "uuid": p.Schema(p.Schema.STRING, "ID of the network (use network)."),
+                    "network": p.Schema(
+                        p.Schema.STRING,
+                        "Name or ID of the network.",
+                        constraints=[p.CustomConstraint("neutron.network")],
+                    ),
+                    "uuid": p.Schema(
+                        p.Schema.STRING,
+                        "ID of the network (use network).",
+                        constraints=[p.CustomConstraint("neutron.network")],
+                    ),
                     "fixed_ip": p.Schema(p.Schema.STRING, "Fixed IP address on the network."),
                     "port": p.Schema(p.Schema.STRING, "ID of an existing port to attach."),
                 },

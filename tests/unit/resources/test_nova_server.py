@@ -416,10 +416,13 @@ def test_constraints_check_against_nova(clients: Clients, sim: NovaSimulator) ->
     checks["nova.flavor"]("3")
     checks["glance.image"](CIRROS_IMAGE_ID)
     checks["nova.keypair"]("deployer")
+    checks["neutron.network"]("private")
+    checks["neutron.network"](PRIVATE_NETWORK_ID)
     for name, bad, message in (
         ("nova.flavor", "m1.huge", "flavor 'm1.huge' not found"),
         ("glance.image", "windows", "image 'windows' not found"),
         ("nova.keypair", "nobody", "keypair 'nobody' not found"),
+        ("neutron.network", "public", "network 'public' not found"),
     ):
         with pytest.raises(ValueError, match=message):
             checks[name](bad)
@@ -466,6 +469,7 @@ def test_keystone_auth_from_the_options(
         nova_conf_.set_override(name, value, group="nova")
     with caplog.at_level(logging.DEBUG), Clients(nova_conf_) as clients:
         assert clients.find_image("cirros")["id"] == CIRROS_IMAGE_ID  # Glance, from the catalog
+        assert clients.find_network("private") == PRIVATE_NETWORK_ID  # Neutron, from the catalog
         server = create(clients)
     assert [r["id"] for r in live(sim)] == [server.physical_id]
     assert "pa55-w0rd" not in caplog.text
