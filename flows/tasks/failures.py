@@ -54,7 +54,7 @@ def record_create_failure(
     """CREATE_FAILED on the resource, and the stack starts rolling back (or fails)."""
     reason = describe(exc)
     why = stack_reason(status.CREATE, resource, reason)
-    with rt.db.write_connection() as session:
+    with rt.write(stack.info.id) as session:
         _mark_failed(session, rt, stack, loaded, status.CREATE, reason)
         action = status.CREATE if stack.disable_rollback else status.ROLLBACK
         state = status.FAILED if stack.disable_rollback else status.IN_PROGRESS
@@ -68,7 +68,7 @@ def record_create_failure(
             only_if=(status.CREATE, status.IN_PROGRESS),
         ):
             events.add(session, stack.info.id, action, state, why)
-    return exceptions.ResourceFailure(resource, status.CREATE, reason)
+    return exceptions.ResourceFailure(resource=resource, action=status.CREATE, reason=reason)
 
 
 def record_delete_failure(
@@ -79,6 +79,6 @@ def record_delete_failure(
     exc: BaseException,
 ) -> exceptions.ResourceFailure:
     reason = describe(exc)
-    with rt.db.write_connection() as session:
+    with rt.write(stack.info.id) as session:
         _mark_failed(session, rt, stack, loaded, status.DELETE, reason)
-    return exceptions.ResourceFailure(resource, status.DELETE, reason)
+    return exceptions.ResourceFailure(resource=resource, action=status.DELETE, reason=reason)

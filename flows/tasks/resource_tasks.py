@@ -54,7 +54,7 @@ class _ResourceTask(task.Task):
     def _check_deadline(self, action: str) -> None:
         if time.time() > self.deadline:
             raise exceptions.ResourceFailure(
-                self.resource, action, "the stack's timeout was reached"
+                resource=self.resource, action=action, reason="the stack's timeout was reached"
             )
 
 
@@ -258,7 +258,9 @@ def delete_until_gone(
         while not plugin.check_delete_complete():
             if time.time() > give_up_at:
                 raise exceptions.ResourceFailure(
-                    plugin.name, status.DELETE, f"still not deleted after {timeout:.0f} s"
+                    resource=plugin.name,
+                    action=status.DELETE,
+                    reason=f"still not deleted after {timeout:.0f} s",
                 )
             time.sleep(plugin.poll_delay(interval))
         _transition(
@@ -329,7 +331,7 @@ def _complete_create(
 ) -> dict[str, Any]:
     """CREATE_COMPLETE; with ``started_at``, the IN_PROGRESS event goes in the same write."""
     columns, result = resource_state.ready_state(rt, plugin)
-    with rt.db.write_connection() as session:
+    with rt.write(stack.info.id) as session:
         if started_at is not None:
             events.add(
                 session,
@@ -365,7 +367,7 @@ def _transition(
     *,
     at: dt.datetime | None = None,
 ) -> None:
-    with rt.db.write_connection() as session:
+    with rt.write(stack.info.id) as session:
         resources.transition(
             session,
             stack.info.id,
@@ -380,5 +382,5 @@ def _transition(
 
 
 def _save_progress(rt: Runtime, stack_id: str, name: str, plugin: Resource) -> None:
-    with rt.db.write_connection() as session:
+    with rt.write(stack_id) as session:
         resources.update(session, stack_id, name, **resource_state.plugin_state(rt, plugin))

@@ -21,7 +21,7 @@ from flowstack.engine.stack_cache import StackDefinition
 
 
 def _set_stack(rt: Runtime, stack_id: str, action: str, state: str, reason: str) -> None:
-    with rt.db.writer() as session:
+    with rt.write(stack_id) as session:
         stacks.set_status(session, stack_id, action, state, reason)
         events.add(session, stack_id, action, state, reason)
 
@@ -85,7 +85,7 @@ class CompleteStackCreate(task.Task):
         rt = runtime.current()
         stack = rt.stacks.get(self.stack_id)
         listing, values = resolve_outputs(rt, stack)
-        with rt.db.writer() as session:
+        with rt.write(self.stack_id) as session:
             reason = "Stack CREATE completed successfully"
             stacks.set_status(
                 session,
@@ -161,6 +161,6 @@ class CompleteStackDelete(task.Task):
     def execute(self) -> None:
         rt = runtime.current()
         reason = "Stack DELETE completed successfully"
-        with rt.db.writer() as session:
+        with rt.write(self.stack_id) as session:
             stacks.mark_deleted(session, self.stack_id, reason)
             events.add(session, self.stack_id, status.DELETE, status.COMPLETE, reason)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -16,7 +18,10 @@ RUNNING = "RUNNING"
 SUCCESS = "SUCCESS"
 REVERTED = "REVERTED"
 FAILURE = "FAILURE"
+# Failed on every attempt: set aside with its history instead of cycling forever.
+QUARANTINED = "QUARANTINED"
 TERMINAL = frozenset({SUCCESS, REVERTED, FAILURE})
+_TABLE = models.Flow.__table__
 
 
 def create(
@@ -41,14 +46,34 @@ def create(
 def get(session: orm.Session, flow_id: str) -> models.Flow:
     flow = session.get(models.Flow, flow_id)
     if flow is None:
-        raise exceptions.FlowNotFound(flow_id)
+        raise exceptions.FlowNotFound(flow_id=flow_id)
     return flow
 
 
-def claim(session: orm.Session, flow_id: str, owner: str) -> int:
-    """Take ownership of a flow; returns the new epoch that fences older owners."""
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """What a runner holds after claiming a flow."""
+
+    flow_id: str
+    stack_id: str
+    operation: str
+    epoch: int
+    attempts: int
+    previous_owner: str | None
+    previous_state: str
+
+
+def claim(session: orm.Session, flow_id: str, owner: str) -> Claim:
+    """Take ownership of a flow; the new epoch fences every older owner.
+
+    A flow found RUNNING under another owner was abandoned by it (killed,
+    or its claim expired): that attempt is added to the flow's error history.
+    """
     flow = get(session, flow_id)
     epoch = flow.epoch + 1
+    history = list(flow.errors or [])
+    if flow.state == RUNNING and flow.owner:
+        history.append(_error(flow.owner, "stopped before finishing (killed, or lost its claim)"))
     result = session.execute(
         sa.update(models.Flow)
         .where(models.Flow.id == flow_id, models.Flow.epoch == flow.epoch)
@@ -57,23 +82,48 @@ def claim(session: orm.Session, flow_id: str, owner: str) -> int:
             epoch=epoch,
             attempts=models.Flow.attempts + 1,
             state=RUNNING,
+            errors=history,
             updated_at=models.utcnow(),
         ),
         execution_options={"synchronize_session": False},
     )
     if result.rowcount != 1:
         raise exceptions.Conflict(f"Flow {flow_id} was claimed by another runner")
-    return epoch
+    return Claim(
+        flow_id=flow_id,
+        stack_id=flow.stack_id,
+        operation=flow.operation,
+        epoch=epoch,
+        attempts=flow.attempts + 1,
+        previous_owner=flow.owner,
+        previous_state=flow.state,
+    )
 
 
-def finish(session: orm.Session, flow_id: str, state: str, error: str | None = None) -> None:
+def finish(
+    session: orm.Session | sa.Connection,
+    flow_id: str,
+    state: str,
+    error: str | None = None,
+    *,
+    owner: str | None = None,
+) -> None:
+    """Record a flow's outcome; a failure is also added to its error history."""
     now = models.utcnow()
+    values: dict[str, Any] = {"state": state, "last_error": error, "updated_at": now}
+    if state in TERMINAL or state == QUARANTINED:
+        values["finished_at"] = now
+    if error:
+        history = session.execute(sa.select(_TABLE.c.errors).where(_TABLE.c.id == flow_id)).scalar()
+        values["errors"] = [*(history or []), _error(owner, error)]
     session.execute(
-        sa.update(models.Flow)
-        .where(models.Flow.id == flow_id)
-        .values(state=state, last_error=error, finished_at=now, updated_at=now),
+        sa.update(_TABLE).where(_TABLE.c.id == flow_id).values(**values),
         execution_options={"synchronize_session": False},
     )
+
+
+def _error(owner: str | None, error: str) -> dict[str, Any]:
+    return {"at": models.utcnow().isoformat() + "Z", "owner": owner, "error": error}
 
 
 def for_stack(session: orm.Session, stack_id: str) -> Sequence[models.Flow]:

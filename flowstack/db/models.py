@@ -128,6 +128,23 @@ class Flow(Base):
     epoch: Mapped[int] = mapped_column(sa.Integer, default=0)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Every failed attempt: [{"at", "owner", "error"}], for quarantine and operators.
+    errors: Mapped[Any | None] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(onupdate=utcnow)
     finished_at: Mapped[dt.datetime | None]
+
+
+class Service(Base):
+    """A running engine or worker process, and when it was last seen alive."""
+
+    __tablename__ = "services"
+    __table_args__ = (sa.UniqueConstraint("name", name="uniq_services0name"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(NAME_LEN))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    host: Mapped[str] = mapped_column(sa.String(NAME_LEN))
+    pid: Mapped[int] = mapped_column(sa.Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -9,9 +9,12 @@ import taskflow.engines
 from oslo_log import log as logging
 from taskflow import states
 
-from flowstack.db import flows
+from flowstack import status
+from flowstack.db import events, flows, stacks
 from flowstack.engine import taskflow_engine
+from flowstack.engine.fencing import Fence, FencedOut
 from flowstack.engine.runtime import Runtime
+from flowstack.persistence.backend import Backend
 
 LOG = logging.getLogger(__name__)
 
@@ -24,10 +27,19 @@ def owner_name() -> str:
 TERMINAL_STATES = (states.SUCCESS, states.REVERTED, states.FAILURE)
 # How many times one run re-loads a flow that TaskFlow left unfinished.
 MAX_RELOADS = 3
+# Outcomes besides TaskFlow's own states.
+FENCED = "FENCED"  # another runner took the flow over: this one stopped writing
+QUARANTINED = flows.QUARANTINED
 
 
-def run(rt: Runtime, flow_id: str, owner: str | None = None) -> str:
-    """Run the flow from its persisted state; returns the final TaskFlow state.
+def run(
+    rt: Runtime, flow_id: str, owner: str | None = None, *, max_attempts: int | None = None
+) -> str:
+    """Claim the flow and run it from its persisted state to its end.
+
+    Returns the final TaskFlow state, ``FENCED`` when another runner took the
+    flow over meanwhile (nothing was written after that), or ``QUARANTINED``
+    when the flow had already been attempted ``max_attempts`` times.
 
     A flow that fails reverts and ends REVERTED (its lifecycle task has
     recorded why on the stack); that is an outcome, not an error here.
@@ -38,33 +50,67 @@ def run(rt: Runtime, flow_id: str, owner: str | None = None) -> str:
     simultaneous failures).  The flow is intact in persistence, so it is
     loaded again and resumed, exactly as after a crash.
     """
+    owner = owner or owner_name()
     with rt.db.writer() as session:
-        flows.claim(session, flow_id, owner or owner_name())
-    state, error = _run_once(rt, flow_id)
-    reloads = 0
-    while state not in TERMINAL_STATES and reloads < MAX_RELOADS:
-        reloads += 1
-        LOG.warning(
-            "Flow %s stopped unfinished (%s: %s); resuming it from persistence (%d/%d)",
-            flow_id,
-            state,
-            error,
-            reloads,
-            MAX_RELOADS,
-        )
-        state, error = _run_once(rt, flow_id)
-    if state not in TERMINAL_STATES:
-        state = flows.FAILURE
-    with rt.db.writer() as session:
-        flows.finish(session, flow_id, state, error)
-    return state
+        claim = flows.claim(session, flow_id, owner)
+    fence = Fence(flow_id, claim.epoch)
+    if max_attempts is not None and claim.attempts > max_attempts:
+        quarantine(rt, claim, fence, owner)
+        return QUARANTINED
+    rt.fences.hold(claim.stack_id, fence)
+    try:
+        backend = Backend(rt.db, fence)
+        state, error = _run_once(rt, backend, flow_id)
+        reloads = 0
+        while state not in TERMINAL_STATES and not fence.lost and reloads < MAX_RELOADS:
+            reloads += 1
+            LOG.warning(
+                "Flow %s stopped unfinished (%s: %s); resuming it from persistence (%d/%d)",
+                flow_id,
+                state,
+                error,
+                reloads,
+                MAX_RELOADS,
+            )
+            state, error = _run_once(rt, backend, flow_id)
+        if fence.lost:
+            LOG.warning("Flow %s was taken over by another runner; this one stopped", flow_id)
+            return FENCED
+        if state not in TERMINAL_STATES:
+            state = flows.FAILURE
+        try:
+            with rt.write(claim.stack_id) as connection:
+                flows.finish(connection, flow_id, state, error, owner=owner)
+        except FencedOut:
+            return FENCED
+        return state
+    finally:
+        rt.fences.release(claim.stack_id, fence)
 
 
-def _run_once(rt: Runtime, flow_id: str) -> tuple[str, str | None]:
-    flow_detail = rt.backend.get_connection().get_flow_details(flow_id)
+def quarantine(rt: Runtime, claim: flows.Claim, fence: Fence, owner: str) -> None:
+    """Set a flow aside after too many attempts; its stack says so and why."""
+    with rt.db.reader() as session:
+        history = flows.get(session, claim.flow_id).errors or []
+    last = history[-1]["error"] if history else "no error recorded"
+    reason = (
+        f"Flow {claim.flow_id} quarantined after {claim.attempts - 1} failed attempts "
+        f"(last: {last}); an operator can resume it"
+    )
+    LOG.error("%s", reason)
+    action = status.DELETE if claim.operation == "delete" else status.CREATE
+    with rt.db.write_connection() as connection:
+        fence.check(connection)
+        flows.finish(connection, claim.flow_id, QUARANTINED, reason, owner=owner)
+        stacks.set_status(connection, claim.stack_id, action, status.FAILED, reason)
+        events.add(connection, claim.stack_id, action, status.FAILED, reason)
+
+
+def _run_once(rt: Runtime, backend: Backend, flow_id: str) -> tuple[str, str | None]:
+    flow_detail = backend.get_connection().get_flow_details(flow_id)
     engine = taskflow.engines.load_from_detail(
         flow_detail,
-        backend=rt.backend,
+        backend=backend,
         engine=taskflow_engine.ENGINE_NAME,
         executor=rt.executor,
     )

@@ -8,16 +8,20 @@ and tasks ask for it with :func:`current`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import futurist
+import sqlalchemy as sa
 from oslo_config import cfg
 
 from flowstack.clients import Clients
 from flowstack.db.session import Database
+from flowstack.engine.fencing import Fences
 from flowstack.engine.stack_cache import StackCache
 from flowstack.persistence.backend import Backend
 from flowstack.resources.registry import Registry
@@ -32,9 +36,24 @@ class Runtime:
     registry: Registry
     services: Any = None  # clients of remote services, e.g. Nova
     stacks: StackCache = dataclasses.field(init=False)
+    fences: Fences = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.stacks = StackCache(self.db, self.secrets)
+        self.fences = Fences()
+
+    @contextlib.contextmanager
+    def write(self, stack_id: str) -> Iterator[sa.Connection]:
+        """A write transaction on behalf of a stack's running flow, fenced.
+
+        If this process holds the stack's flow, the write happens only while
+        that claim is still the current one (see :mod:`flowstack.engine.fencing`).
+        """
+        fence = self.fences.get(stack_id)
+        with self.db.write_connection() as connection:
+            if fence is not None:
+                fence.check(connection)
+            yield connection
 
     @functools.cached_property
     def executor(self) -> futurist.ThreadPoolExecutor:

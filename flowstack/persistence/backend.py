@@ -9,6 +9,10 @@ tables built once, writes an atom state change as a single UPDATE instead
 of SELECT + merge + UPDATE, and inserts a flow's new atoms in one
 executemany.  The schema is TaskFlow's own, so stock tools still read it.
 
+A runner gets a backend bound to its :class:`~flowstack.engine.fencing.Fence`:
+every save then checks, in its own transaction, that the runner still owns
+the flow.
+
 TaskFlow also saves a task's progress (0.0 when it starts, 1.0 when it
 ends) as separate writes next to its state changes; flowstack's tasks do
 not report progress, so a save that changes nothing but the progress is
@@ -30,6 +34,7 @@ from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence.backends.sqlalchemy import tables as tf_tables
 
 from flowstack.db.session import Database
+from flowstack.engine.fencing import Fence
 
 TABLES = tf_tables.fetch(sa.MetaData())
 # SET columns come from the execution parameters: one statement object,
@@ -44,9 +49,10 @@ _REMEMBERED_ATOMS = 100_000
 class Backend(impl_sqlalchemy.SQLAlchemyBackend):
     """TaskFlow backend over a :class:`~flowstack.db.session.Database`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fence: Fence | None = None) -> None:
         super().__init__({"connection": db.url}, engine=db.engine)
         self.db = db
+        self.fence = fence
         self._connection = Connection(self)
 
     def get_connection(self) -> Connection:
@@ -67,6 +73,7 @@ class Connection(impl_sqlalchemy.Connection):
         self._converter = impl_sqlalchemy._Alchemist(TABLES)
         self._upgrade_lock = backend._upgrade_lock
         self._write_lock = backend.db.write_lock
+        self._fence = backend.fence
         # atom uuid -> fingerprint of what this process last wrote for it
         self._written: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._written_lock = threading.Lock()
@@ -78,6 +85,8 @@ class Connection(impl_sqlalchemy.Connection):
     def _writing(self, what: str):
         try:
             with self._write_lock, self._engine.begin() as conn:
+                if self._fence is not None:
+                    self._fence.check(conn)
                 yield conn
         except sa_exc.SQLAlchemyError:
             tf_exc.raise_with_cause(tf_exc.StorageFailure, f"Failed {what}")

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from flowstack.db import migration, models
 from flowstack.db.session import Database
 
-FLOWSTACK_TABLES = {"stacks", "resources", "events", "flows"}
+FLOWSTACK_TABLES = {"stacks", "resources", "events", "flows", "services"}
 TASKFLOW_TABLES = {"logbooks", "flowdetails", "atomdetails"}
 
 

@@ -1,4 +1,4 @@
-"""Stacks, resources, events and flows.
+"""Stacks, resources, events, flows and services.
 
 Revision ID: 0001
 Revises:
@@ -104,9 +104,22 @@ def upgrade() -> None:
         sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("errors", JSON, nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=True),
         sa.Column("finished_at", TIMESTAMP, nullable=True),
     )
     op.create_index("ix_flows_state", "flows", ["state"])
+
+    op.create_table(
+        "services",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("started_at", TIMESTAMP, nullable=False),
+        sa.Column("last_seen", TIMESTAMP, nullable=False),
+        sa.UniqueConstraint("name", name="uniq_services0name"),
+    )
     op.create_index("ix_flows_stack_id", "flows", ["stack_id"])

@@ -1,0 +1,75 @@
+"""Fencing: a runner that lost its flow to another runner can no longer write.
+
+Each claim of a flow bumps the flow's ``epoch`` (compare-and-set in the
+flows table).  A runner holds a :class:`Fence` with the epoch it claimed,
+and every state write it makes — TaskFlow's atom and flow saves, resource
+transitions, stack status — first checks, inside the same transaction and
+with the flow's row locked, that the epoch is still its own.  A worker that
+was paused past its claim and wakes up after a takeover therefore fails on
+its first write instead of overwriting the new owner's state, and a side
+effect is always preceded by such a write (the recorded intent).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import sqlalchemy as sa
+
+from flowstack import exceptions
+from flowstack.db import models
+
+_FLOWS = models.Flow.__table__
+
+
+class FencedOut(exceptions.FlowstackError):
+    """This runner's claim on the flow was taken over; it must stop writing.
+
+    Deliberately not a TaskFlow StorageFailure: TaskFlow retries those (three
+    times, five seconds apart), and a fenced write must fail at once.
+    """
+
+
+@dataclasses.dataclass
+class Fence:
+    flow_id: str
+    epoch: int
+    lost: bool = False
+
+    def check(self, connection: sa.Connection) -> None:
+        """Raise FencedOut unless the flow is still at this fence's epoch.
+
+        Locks the flow's row (FOR UPDATE; SQLite writers are serialized
+        anyway) so that a takeover cannot slip between check and write.
+        """
+        current = connection.execute(
+            sa.select(_FLOWS.c.epoch).where(_FLOWS.c.id == self.flow_id).with_for_update()
+        ).scalar()
+        if current != self.epoch:
+            self.lost = True
+            raise FencedOut(
+                f"flow {self.flow_id} was taken over (epoch {current}, this runner holds "
+                f"{self.epoch}); not writing"
+            )
+
+
+class Fences:
+    """The fences this process holds, by stack (one running flow per stack)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_stack: dict[str, Fence] = {}
+
+    def hold(self, stack_id: str, fence: Fence) -> None:
+        with self._lock:
+            self._by_stack[stack_id] = fence
+
+    def release(self, stack_id: str, fence: Fence) -> None:
+        with self._lock:
+            if self._by_stack.get(stack_id) is fence:
+                del self._by_stack[stack_id]
+
+    def get(self, stack_id: str) -> Fence | None:
+        with self._lock:
+            return self._by_stack.get(stack_id)
