@@ -19,7 +19,24 @@ inside the package does.  The tree::
     │   └── StackBusy                another flow is working on the stack
     ├── DatabaseUnavailable          the configured database cannot be reached
     ├── ResourceFailure              a resource action failed; names resource and reason
-    └── ConfigError                  the configuration cannot work
+    ├── ConfigError                  the configuration cannot work
+    └── EngineError                  an RPC call got no usable answer from the engine
+        ├── EngineUnavailable        no engine answered in time
+        ├── EngineVersionUnsupported the engine is older than the call needs
+        └── EngineInternalError      the engine failed unexpectedly (see its log)
+
+Construction follows the Nova/Heat pattern, which is also the shape
+oslo.messaging rebuilds a remote exception with (``cls(*args, **kwargs)``):
+the keyword arguments are the error's domain values (JSON-safe) and build the
+message from the class's ``msg_fmt``; a first positional argument, when given,
+is the message itself::
+
+    StackNotFound(name_or_id="web")          # "Stack not found: web"
+    ConfigError("[nova] auth_url is not set")
+
+``args`` is always ``(message,)`` and ``kwargs`` keeps the domain values, so
+an exception raised in flowstack-engine reaches an RPC caller as the same
+class with the same message and values.
 
 :class:`TemplateError` is a value, not an exception: validation collects every
 problem before raising one :class:`TemplateInvalid` so that a user fixes a
@@ -28,11 +45,40 @@ template in one round trip instead of one error at a time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class FlowstackError(Exception):
-    """Base of every error flowstack raises on purpose."""
+    """Base of every error flowstack raises on purpose.
+
+    A subclass sets ``msg_fmt``, a :meth:`str.format` template over its
+    keyword arguments, or overrides :meth:`format_message` when the message
+    needs more than substitution.
+    """
+
+    msg_fmt = "An unexpected flowstack error occurred."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs: dict[str, Any] = kwargs
+        if message is None:
+            message = self.format_message(**kwargs)
+        super().__init__(message)
+
+    def format_message(self, **kwargs: Any) -> str:
+        """The message built from the keyword arguments (when none was given)."""
+        try:
+            return self.msg_fmt.format(**kwargs)
+        except KeyError as exc:
+            raise TypeError(
+                f"{type(self).__name__} needs the keyword argument {exc.args[0]!r}"
+            ) from None
+
+    @property
+    def message(self) -> str:
+        """The message alone (``str()`` of a remote exception also carries its traceback)."""
+        return str(self.args[0]) if self.args else ""
 
 
 class InvalidInput(FlowstackError):
@@ -57,19 +103,39 @@ class TemplateError:
             where = f"{where} (line {self.line})"
         return f"{where}: {self.message}"
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "message": self.message, "line": self.line}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TemplateError:
+        return cls(path=data["path"], message=data["message"], line=data.get("line"))
+
 
 class TemplateInvalid(InvalidInput):
-    """A template (or its parameters) failed validation; carries every error found."""
+    """A template (or its parameters) failed validation; carries every error found.
 
-    def __init__(self, errors: list[TemplateError] | TemplateError) -> None:
+    ``errors`` may be given as :class:`TemplateError` values or as their
+    dicts (``path``, ``message``, ``line``); ``kwargs["errors"]`` holds the
+    dicts (what travels over RPC) and :attr:`errors` the values.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        errors: Iterable[TemplateError | Mapping[str, Any]] | TemplateError = (),
+        **kwargs: Any,
+    ) -> None:
         if isinstance(errors, TemplateError):
             errors = [errors]
-        if not errors:
+        self.errors: list[TemplateError] = [
+            e if isinstance(e, TemplateError) else TemplateError.from_dict(e) for e in errors
+        ]
+        if message is None and not self.errors:
             raise ValueError("TemplateInvalid needs at least one error")
-        self.errors: list[TemplateError] = list(errors)
-        super().__init__(self._render())
+        super().__init__(message, errors=[e.to_dict() for e in self.errors], **kwargs)
 
-    def _render(self) -> str:
+    def format_message(self, **kwargs: Any) -> str:
         if len(self.errors) == 1:
             return f"Invalid template: {self.errors[0]}"
         lines = [f"Invalid template ({len(self.errors)} errors):"]
@@ -82,7 +148,10 @@ class InvalidParameterArgument(InvalidInput):
 
 
 class InvalidRequest(InvalidInput):
-    """A request payload (RPC or API) is malformed; the message names the field."""
+    """A request payload (RPC or API) is malformed; the message names the field.
+
+    ``field`` (a keyword argument, when given) is the name of the offending field.
+    """
 
 
 class NotFound(FlowstackError):
@@ -90,25 +159,25 @@ class NotFound(FlowstackError):
 
 
 class StackNotFound(NotFound):
-    def __init__(self, name_or_id: str) -> None:
-        self.name_or_id = name_or_id
-        super().__init__(f"Stack not found: {name_or_id}")
+    msg_fmt = "Stack not found: {name_or_id}"
 
 
 class ResourceNotFound(NotFound):
-    def __init__(self, stack: str, resource: str) -> None:
-        super().__init__(f"Resource {resource!r} not found in stack {stack}")
+    msg_fmt = "Resource {resource!r} not found in stack {stack}"
 
 
 class OutputNotFound(NotFound):
-    def __init__(self, stack: str, output: str, available: list[str]) -> None:
-        known = ", ".join(sorted(available)) or "none"
-        super().__init__(f"Output {output!r} not found in stack {stack} (outputs: {known})")
+    """``available`` lists the outputs the stack does have."""
+
+    msg_fmt = "Output {output!r} not found in stack {stack} (outputs: {known})"
+
+    def format_message(self, **kwargs: Any) -> str:
+        known = ", ".join(sorted(kwargs.get("available") or [])) or "none"
+        return super().format_message(**kwargs, known=known)
 
 
 class FlowNotFound(NotFound):
-    def __init__(self, flow_id: str) -> None:
-        super().__init__(f"Flow not found: {flow_id}")
+    msg_fmt = "Flow not found: {flow_id}"
 
 
 class Conflict(FlowstackError):
@@ -116,13 +185,11 @@ class Conflict(FlowstackError):
 
 
 class StackExists(Conflict):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"A stack named {name!r} already exists in this project")
+    msg_fmt = "A stack named {name!r} already exists in this project"
 
 
 class StackBusy(Conflict):
-    def __init__(self, name: str, status: str) -> None:
-        super().__init__(f"Stack {name!r} is {status}; wait for the running operation to finish")
+    msg_fmt = "Stack {name!r} is {status}; wait for the running operation to finish"
 
 
 class DatabaseUnavailable(FlowstackError):
@@ -132,12 +199,45 @@ class DatabaseUnavailable(FlowstackError):
 class ResourceFailure(FlowstackError):
     """A resource action failed; the message says which resource and why."""
 
-    def __init__(self, resource: str, action: str, reason: str) -> None:
-        self.resource = resource
-        self.action = action
-        self.reason = reason
-        super().__init__(f"{action} of resource {resource!r} failed: {reason}")
+    msg_fmt = "{action} of resource {resource!r} failed: {reason}"
+
+    @property
+    def resource(self) -> str | None:
+        return self.kwargs.get("resource")
+
+    @property
+    def action(self) -> str | None:
+        return self.kwargs.get("action")
+
+    @property
+    def reason(self) -> str:
+        return self.kwargs.get("reason", self.message)
 
 
 class ConfigError(FlowstackError):
     """The configuration cannot work; the message names the option."""
+
+
+class EngineError(FlowstackError):
+    """An RPC call to flowstack-engine got no usable answer (raised by the RPC client)."""
+
+
+class EngineUnavailable(EngineError):
+    msg_fmt = (
+        "No flowstack-engine answered {method} within {timeout} s "
+        "(is one running, and is [rpc] call_timeout long enough?)"
+    )
+
+
+class EngineVersionUnsupported(EngineError):
+    msg_fmt = (
+        "{method} needs RPC API version {version}, which {where} does not support; "
+        "upgrade the engine first (or lower [rpc] version_cap on the caller)"
+    )
+
+
+class EngineInternalError(EngineError):
+    msg_fmt = (
+        "flowstack-engine failed while handling {method}: {error} "
+        "(request {request_id}; the engine's log has the details)"
+    )

@@ -8,7 +8,10 @@ import sys
 from cliff import app, commandmanager
 
 from flowstack import exceptions
+from flowstack.cli import rpc_client
 from flowstack.cli.client import EmbeddedClient
+from flowstack.conf import loading
+from flowstack.conf import rpc as rpc_conf
 
 VERSION = "0.1.0"
 
@@ -21,7 +24,7 @@ class FlowstackApp(app.App):
             command_manager=commandmanager.CommandManager("flowstack.cli"),
             deferred_help=True,
         )
-        self._client: EmbeddedClient | None = None
+        self._client: EmbeddedClient | rpc_client.RpcClient | None = None
         #: A command that printed its result but must still fail sets this.
         self.exit_code = 0
 
@@ -40,6 +43,17 @@ class FlowstackApp(app.App):
             metavar="PATH",
             help="Directory of the embedded default's state (overrides state_path).",
         )
+        parser.add_argument(
+            "--os-project-id",
+            metavar="ID",
+            help="Project to act in over RPC (default: $OS_PROJECT_ID, else the embedded "
+            "default's project).",
+        )
+        parser.add_argument(
+            "--os-user-id",
+            metavar="ID",
+            help="User to act as over RPC (default: $OS_USER_ID, else the embedded default's).",
+        )
         return parser
 
     def configure_logging(self) -> None:
@@ -55,12 +69,24 @@ class FlowstackApp(app.App):
                 handler.setLevel(level)
 
     @property
-    def client(self) -> EmbeddedClient:
-        """The engine, reached the way the configuration says (built on first use)."""
+    def client(self) -> EmbeddedClient | rpc_client.RpcClient:
+        """The engine, reached the way the configuration says (built on first use).
+
+        A configured ``transport_url`` means a deployed flowstack-engine, called
+        over RPC; without one the engine runs in this process (embedded).
+        """
         if self._client is None:
-            self._client = EmbeddedClient.from_options(
-                self.options.config_file, self.options.state_dir
+            conf = loading.load(
+                [],
+                config_files=self.options.config_file or None,
+                state_path=self.options.state_dir,
             )
+            if rpc_conf.transport_configured(conf):
+                self._client = rpc_client.RpcClient.from_conf(
+                    conf, project_id=self.options.os_project_id, user_id=self.options.os_user_id
+                )
+            else:
+                self._client = EmbeddedClient.from_conf(conf)
         return self._client
 
     def run_subcommand(self, argv: list[str]) -> int:

@@ -2,14 +2,16 @@
 
 Embedded (no transport configured): the engine runs in this process on the
 local database, and each flow runs in a thread that the command waits for
-before it exits.  The RPC client for a deployed engine arrives with the
-distributed workers; it offers the same methods.
+before it exits.  With a transport configured, the CLI uses
+:class:`flowstack.cli.rpc_client.RpcClient` instead, which offers the same methods.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+
+from oslo_config import cfg
 
 from flowstack import context
 from flowstack.conf import loading
@@ -40,7 +42,12 @@ class EmbeddedClient:
 
     @classmethod
     def from_options(cls, config_files: list[str], state_dir: str | None) -> EmbeddedClient:
-        conf = loading.load([], config_files=config_files or None, state_path=state_dir)
+        return cls.from_conf(
+            loading.load([], config_files=config_files or None, state_path=state_dir)
+        )
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> EmbeddedClient:
         embedded = conf.database.connection == loading.embedded_connection(conf.state_path)
         if embedded:
             os.makedirs(conf.state_path, mode=0o700, exist_ok=True)
@@ -51,8 +58,12 @@ class EmbeddedClient:
         install(None)
         self.rt.close()
 
-    def wait_flow(self, flow_id: str, timeout: float | None = None) -> None:
-        self.dispatcher.wait(flow_id, timeout)
+    def wait_flow(self, flow_id: str, timeout: float | None = None) -> str | None:
+        return self.dispatcher.wait(flow_id, timeout)
+
+    def embedded_simulator(self) -> Any:
+        """The Nova simulator running in this process, or None (a real Nova)."""
+        return self.rt.services.embedded_simulator()
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.service, name)

@@ -54,7 +54,7 @@ class Demo(command.Command):
         checks.append(("demo-broken rolled back", broken["stack_status"] == "ROLLBACK_COMPLETE"))
         checks.append(("demo-broken left nothing", not left))
 
-        simulator = client.rt.services.embedded_simulator()
+        simulator = client.embedded_simulator()
         out.write("\n== 3. Two tiers of servers: web servers get the databases' addresses ==\n")
         servers = self._create(client, "demo-servers", "servers.yaml", {})
         self._outputs(client, servers)
@@ -63,7 +63,10 @@ class Demo(command.Command):
         )
 
         if simulator is None:
-            out.write("\n(Nova is a real cloud here: part 4 needs the built-in simulator.)\n")
+            out.write(
+                "\n(Part 4 needs the built-in Nova simulator in this process: "
+                "skipped with a real Nova, or over RPC.)\n"
+            )
         else:
             out.write(
                 "\n== 4. Six servers; the fifth goes into ERROR and every server is removed ==\n"

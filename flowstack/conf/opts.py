@@ -2,17 +2,24 @@
 
 import itertools
 
-from flowstack.conf import engine, nova, paths, secrets
+from flowstack.conf import engine, jobboard, nova, paths, rpc, secrets, worker
 
 
 def list_opts() -> list:
     """Every flowstack option, grouped, for the sample configuration file.
 
-    The [database] options belong to oslo.db and come from its own namespace.
+    The [database] options belong to oslo.db, and the transport's (transport_url,
+    [oslo_messaging_rabbit]) to oslo.messaging: each comes from its own namespace.
     """
     grouped: dict = {}
     for group, opts in itertools.chain(
-        paths.list_opts(), secrets.list_opts(), engine.list_opts(), nova.list_opts()
+        paths.list_opts(),
+        secrets.list_opts(),
+        engine.list_opts(),
+        nova.list_opts(),
+        rpc.list_opts(),
+        jobboard.list_opts(),
+        worker.list_opts(),
     ):
         grouped.setdefault(group, []).extend(opts)
     return list(grouped.items())

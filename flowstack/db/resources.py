@@ -47,7 +47,7 @@ def get(session: orm.Session, stack_id: str, name: str) -> models.Resource:
         )
     ).first()
     if row is None:
-        raise exceptions.ResourceNotFound(stack_id, name)
+        raise exceptions.ResourceNotFound(stack=stack_id, resource=name)
     return row
 
 
@@ -65,7 +65,7 @@ def get_state(connection: sa.Connection, stack_id: str, name: str) -> sa.Row:
         ).where(table.c.stack_id == stack_id, table.c.name == name)
     ).first()
     if row is None:
-        raise exceptions.ResourceNotFound(stack_id, name)
+        raise exceptions.ResourceNotFound(stack=stack_id, resource=name)
     return row
 
 

@@ -20,7 +20,7 @@ def create(session: orm.Session, **values: Any) -> models.Stack:
     try:
         session.flush()
     except db_exc.DBDuplicateEntry:
-        raise exceptions.StackExists(values["name"]) from None
+        raise exceptions.StackExists(name=values["name"]) from None
     return stack
 
 
@@ -36,7 +36,7 @@ def get(session: orm.Session, project_id: str, name_or_id: str) -> models.Stack:
             query.where(models.Stack.name == name_or_id, models.Stack.deleted_id == "")
         ).first()
     if stack is None:
-        raise exceptions.StackNotFound(name_or_id)
+        raise exceptions.StackNotFound(name_or_id=name_or_id)
     return stack
 
 
@@ -44,7 +44,7 @@ def get_by_id(session: orm.Session, stack_id: str) -> models.Stack:
     """A stack by id, for the engine's own use (no project scope)."""
     stack = session.get(models.Stack, stack_id)
     if stack is None:
-        raise exceptions.StackNotFound(stack_id)
+        raise exceptions.StackNotFound(name_or_id=stack_id)
     return stack
 
 

@@ -8,13 +8,42 @@ flow is already persisted before it is dispatched.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from oslo_log import log as logging
 
 from flowstack.engine import runner
 from flowstack.engine.runtime import Runtime
+from flowstack.jobs import board
 
 LOG = logging.getLogger(__name__)
+
+
+class JobboardDispatcher:
+    """Posts each flow to the jobboard, where any worker may claim it.
+
+    A post that fails leaves the flow PENDING in the database; the workers'
+    reaper posts it again, so accepted work is never lost.
+    """
+
+    def __init__(self, board: Any) -> None:
+        self._board = board
+
+    def dispatch(self, flow_id: str) -> None:
+        try:
+            board.post_flow(self._board, flow_id)
+        except Exception:
+            LOG.exception("Posting flow %s failed; the reaper will post it again", flow_id)
+
+    def close(self) -> None:
+        self._board.close()
+
+
+def for_service(rt: Runtime) -> JobboardDispatcher | InProcessDispatcher:
+    """The jobboard when one is configured, else flows run in this process."""
+    if rt.conf.jobboard.url:
+        return JobboardDispatcher(board.open_board(rt.conf, f"engine-{runner.owner_name()}"))
+    return InProcessDispatcher(rt)
 
 
 class InProcessDispatcher:

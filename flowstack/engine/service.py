@@ -56,14 +56,16 @@ class StackService:
         if len(template_text.encode()) > limit:
             raise exceptions.InvalidRequest(
                 f"template is {len(template_text.encode())} bytes; the limit is {limit} "
-                "([engine] max_template_size)"
+                "([engine] max_template_size)",
+                field="template",
             )
         tmpl = template.parse(template_text)
         most = self.rt.conf.engine.max_resources_per_stack
         if len(tmpl.resources) > most:
             raise exceptions.InvalidRequest(
                 f"template defines {len(tmpl.resources)} resources; the limit is {most} "
-                "([engine] max_resources_per_stack)"
+                "([engine] max_resources_per_stack)",
+                field="template",
             )
         return tmpl
 
@@ -106,7 +108,7 @@ class StackService:
         _check_name(name)
         if timeout_mins is not None and timeout_mins < 1:
             raise exceptions.InvalidRequest(
-                f"timeout must be at least 1 minute, got {timeout_mins}"
+                f"timeout must be at least 1 minute, got {timeout_mins}", field="timeout_mins"
             )
         tmpl = self._parse(template_text)
         stack_id = str(uuid.uuid4())
@@ -155,9 +157,11 @@ class StackService:
         with self.rt.db.reader() as session:
             row = stacks.get(session, ctx.project_id, name_or_id)
             if row.deleted_id:
-                raise exceptions.StackNotFound(name_or_id)
+                raise exceptions.StackNotFound(name_or_id=name_or_id)
             if row.status == status.IN_PROGRESS:
-                raise exceptions.StackBusy(row.name, status.combined(row.action, row.status))
+                raise exceptions.StackBusy(
+                    name=row.name, status=status.combined(row.action, row.status)
+                )
             stack_id, data = row.id, row.template
         tmpl = template.from_mapping(data)
         plan = _plan(tmpl, template.dependencies(tmpl), self.rt)
@@ -175,7 +179,7 @@ class StackService:
                 reason,
                 only_if=(row.action, row.status),
             ):
-                raise exceptions.StackBusy(row.name, "changing")
+                raise exceptions.StackBusy(name=row.name, status="changing")
             events.add(session, stack_id, status.DELETE, status.IN_PROGRESS, reason)
             flows.create(session, flow_detail.uuid, stack_id, ctx.project_id, "delete")
         self.dispatcher.dispatch(flow_detail.uuid)
@@ -245,7 +249,9 @@ class StackService:
             return outputs
         chosen = [o for o in outputs if o["output_key"] == output]
         if not chosen:
-            raise exceptions.OutputNotFound(row.name, output, [o["output_key"] for o in outputs])
+            raise exceptions.OutputNotFound(
+                stack=row.name, output=output, available=[o["output_key"] for o in outputs]
+            )
         return chosen
 
     def _outputs(self, row: Any) -> list[dict[str, Any]]:
@@ -265,7 +271,8 @@ def _check_name(name: str) -> None:
     if not isinstance(name, str) or not STACK_NAME_RE.match(name):
         raise exceptions.InvalidRequest(
             f"stack name {name!r} is invalid: it must start with a letter and contain only "
-            "letters, digits, '_', '-' and '.' (at most 255 characters)"
+            "letters, digits, '_', '-' and '.' (at most 255 characters)",
+            field="name",
         )
 
 

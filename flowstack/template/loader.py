@@ -49,7 +49,7 @@ def load(text: str) -> tuple[Any, dict[str, int]]:
         try:
             return json.loads(text), {}
         except ValueError:
-            raise TemplateInvalid(_syntax_error(exc)) from None
+            raise TemplateInvalid(errors=_syntax_error(exc)) from None
     finally:
         loader.dispose()
     return data, lines

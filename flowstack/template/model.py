@@ -138,7 +138,7 @@ def _build(data: Any, lines: dict[str, int]) -> Template:
             TemplateError("", f"a template must be a map of sections, got {kind_of(data)}")
         )
     if errors:
-        raise TemplateInvalid(paths.with_lines(errors, lines))
+        raise TemplateInvalid(errors=paths.with_lines(errors, lines))
     _check_sections(data, errors)
     version = _version(data, errors)
     description = data.get("description") or ""
@@ -151,7 +151,7 @@ def _build(data: Any, lines: dict[str, int]) -> Template:
     resources = _resources(data.get("resources"), version, errors)
     outputs = _outputs(data.get("outputs"), version, errors)
     if errors:
-        raise TemplateInvalid(paths.with_lines(errors, lines))
+        raise TemplateInvalid(errors=paths.with_lines(errors, lines))
     return Template(
         version=version.date,
         description=description,

@@ -115,7 +115,7 @@ def resolve_properties(
     resolved = _resolve(resource.properties, _RuntimeEnv(template, context, tolerant=False), errors)
     if getattr(plugin, "accepts_any_properties", False):  # OS::Heat::None
         if errors:
-            raise TemplateInvalid(template.with_lines(errors))
+            raise TemplateInvalid(errors=template.with_lines(errors))
         return resolved
     values, found, _ = validate_properties(
         getattr(plugin, "properties_schema", {}),
@@ -126,7 +126,7 @@ def resolve_properties(
     )
     errors.extend(found)
     if errors:
-        raise TemplateInvalid(template.with_lines(errors))
+        raise TemplateInvalid(errors=template.with_lines(errors))
     return values
 
 
@@ -142,7 +142,7 @@ def resolve_metadata(
     errors: list[TemplateError] = []
     resolved = _resolve(resource.metadata, _RuntimeEnv(template, context, tolerant=False), errors)
     if errors:
-        raise TemplateInvalid(template.with_lines(errors))
+        raise TemplateInvalid(errors=template.with_lines(errors))
     return resolved
 
 

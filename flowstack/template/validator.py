@@ -117,7 +117,7 @@ def validate(
             )
         )
     if errors:
-        raise TemplateInvalid(template.with_lines(errors))
+        raise TemplateInvalid(errors=template.with_lines(errors))
     return ValidatedTemplate(
         parameters=values,
         hidden=frozenset(n for n, s in template.parameters.items() if s.hidden),

@@ -109,9 +109,11 @@ def generate(properties: dict[str, Any], name: str = "") -> str:
     required = sum(minimum for _, minimum in pools)
     if required > length:
         raise exceptions.ResourceFailure(
-            name,
-            "CREATE",
-            f"length {length} is shorter than the {required} characters the minimums require",
+            resource=name,
+            action="CREATE",
+            reason=(
+                f"length {length} is shorter than the {required} characters the minimums require"
+            ),
         )
     chosen = [secrets.choice(chars) for chars, minimum in pools for _ in range(minimum)]
     alphabet = "".join(sorted({c for chars, _ in pools for c in chars}))

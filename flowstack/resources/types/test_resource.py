@@ -58,7 +58,7 @@ class TestResource(base.Resource):
             return False
         if self.data["fail"]:
             raise exceptions.ResourceFailure(
-                self.name, "CREATE", f"Test Resource failed {self.name}"
+                resource=self.name, action="CREATE", reason=f"Test Resource failed {self.name}"
             )
         return True
 

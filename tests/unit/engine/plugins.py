@@ -20,10 +20,14 @@ class Undeletable(base.Resource):
     def handle_create(self, properties: dict[str, Any]) -> None:
         self.physical_id = f"undeletable-{self.name}"
         if properties["fail_create"]:
-            raise exceptions.ResourceFailure(self.name, "CREATE", "scripted create failure")
+            raise exceptions.ResourceFailure(
+                resource=self.name, action="CREATE", reason="scripted create failure"
+            )
 
     def handle_delete(self) -> None:
-        raise exceptions.ResourceFailure(self.name, "DELETE", "the cloud refused to delete it")
+        raise exceptions.ResourceFailure(
+            resource=self.name, action="DELETE", reason="the cloud refused to delete it"
+        )
 
 
 class Flaky(base.Resource):
@@ -55,4 +59,4 @@ class FailsInCreate(base.Resource):
 
     def handle_create(self, properties: dict[str, Any]) -> None:
         time.sleep(random.random() * 0.02)
-        raise exceptions.ResourceFailure(self.name, "CREATE", "refused")
+        raise exceptions.ResourceFailure(resource=self.name, action="CREATE", reason="refused")

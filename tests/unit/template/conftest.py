@@ -89,12 +89,12 @@ class FakeContext:
 
     def resource_ref(self, name: str) -> Any:
         if name not in self.refs:
-            raise ResourceNotFound("test", name)
+            raise ResourceNotFound(stack="test", resource=name)
         return self.refs[name]
 
     def attribute(self, name: str, attribute: str) -> Any:
         if (name, attribute) not in self.attributes:
-            raise ResourceNotFound("test", name)
+            raise ResourceNotFound(stack="test", resource=name)
         return self.attributes[(name, attribute)]
 
 

@@ -1,0 +1,144 @@
+"""``flowstack-engine``: the RPC server of flowstack's API.
+
+It validates requests, persists stacks and their flows, hands each flow to
+the dispatcher (the jobboard's when one is configured, see
+:func:`flowstack.engine.dispatch.for_service`) and answers queries from the
+database; workers run the flows.  Several engines may run at once: each
+listens on the shared topic (``[rpc] topic``, any engine serves any call)
+and on its own server queue (``[rpc] host``).
+
+Threads only: oslo.messaging serves calls with its threading executor, its
+default when eventlet is not monkey-patched (flowstack blocks eventlet; and
+passing ``executor=`` to oslo.messaging is deprecated).
+SIGTERM or SIGINT stops taking calls, lets those in progress finish, and
+exits 0.  Usage::
+
+    flowstack-engine --config-file /etc/flowstack/flowstack.conf
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from flowstack import exceptions
+from flowstack.conf import loading
+from flowstack.conf import rpc as rpc_conf
+from flowstack.db import migration
+from flowstack.engine import dispatch
+from flowstack.engine.runtime import Runtime, install
+from flowstack.engine.service import Dispatcher, StackService
+from flowstack.resources.constraints import nova_constraints
+from flowstack.rpc import client as rpc_client
+from flowstack.rpc.context import RequestContextSerializer
+from flowstack.rpc.manager import EngineManager
+
+LOG = logging.getLogger(__name__)
+PROJECT = "flowstack"
+
+
+class EngineServer:
+    """One engine: its runtime, its StackService and the RPC server in front of it."""
+
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        *,
+        dispatcher_factory: Callable[[Runtime], Dispatcher] | None = None,
+    ) -> None:
+        """``dispatcher_factory`` (tests) replaces :func:`dispatch.for_service`."""
+        if not rpc_conf.transport_configured(conf):
+            raise exceptions.ConfigError(
+                "flowstack-engine needs a message bus: set transport_url in [DEFAULT] "
+                "(e.g. rabbit://user:password@host:5672/)"
+            )
+        self.conf = conf
+        self.rt = Runtime.from_conf(conf)
+        self.transport: oslo_messaging.Transport | None = None
+        try:
+            migration.check_current(self.rt.db)
+            self.dispatcher = (dispatcher_factory or dispatch.for_service)(self.rt)
+            service = StackService(
+                self.rt, self.dispatcher, custom_constraints=nova_constraints(self.rt.services)
+            )
+            self.transport = rpc_client.get_transport(conf)
+            self.server = oslo_messaging.get_rpc_server(
+                self.transport,
+                oslo_messaging.Target(
+                    topic=conf.rpc.topic, server=conf.rpc.host, exchange=conf.rpc.exchange
+                ),
+                [EngineManager(service)],
+                serializer=RequestContextSerializer(),
+                access_policy=oslo_messaging.ExplicitRPCAccessPolicy,
+            )
+            if self.server.executor_type != "threading":  # pragma: no cover
+                raise exceptions.ConfigError(
+                    f"oslo.messaging chose its {self.server.executor_type} executor; "
+                    "flowstack-engine runs on threads only"
+                )
+        except BaseException:
+            if self.transport is not None:
+                self.transport.cleanup()
+            self.rt.close()
+            raise
+
+    def start(self) -> None:
+        install(self.rt)  # flows run here too when no jobboard is configured
+        self.server.start()
+        LOG.info(
+            "flowstack-engine %s serving RPC API %s on exchange %s, topic %s",
+            self.conf.rpc.host,
+            EngineManager.RPC_API_VERSION,
+            self.conf.rpc.exchange,
+            self.conf.rpc.topic,
+        )
+
+    def stop(self) -> None:
+        """Stop taking calls, wait for those in progress, release everything."""
+        self.server.stop()
+        self.server.wait()
+        close = getattr(self.dispatcher, "close", None)
+        if close is not None:
+            close()
+        if self.transport is not None:
+            self.transport.cleanup()
+        install(None)
+        self.rt.close()
+        LOG.info("flowstack-engine %s stopped", self.conf.rpc.host)
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = loading.load(sys.argv[1:] if argv is None else argv)
+    logging.setup(conf, PROJECT)
+    try:
+        engine = EngineServer(conf)
+    except exceptions.FlowstackError as exc:
+        LOG.error("%s", exc)
+        return 1
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        LOG.info("%s received: stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    engine.start()
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        engine.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The [jobboard] group: where engines post flows and workers claim them."""
+
+from oslo_config import cfg
+
+GROUP_NAME = "jobboard"
+
+
+def _group() -> cfg.OptGroup:
+    # A new group per ConfigOpts (oslo.config shares a registered group's opts).
+    return cfg.OptGroup(
+        GROUP_NAME,
+        title="Jobboard",
+        help="Engines post each flow as a job here and workers claim them. Without a "
+        "url, flows run inside the process that accepted them (the embedded default).",
+    )
+
+
+OPTS = [
+    cfg.StrOpt(
+        "url",
+        secret=True,
+        help="Jobboard location, e.g. redis://127.0.0.1:6379/0 (the default kind, "
+        "with an optional :password@), zookeeper://host1:2181,host2:2181 or "
+        "etcd://host:2379. Empty: no jobboard, flows run in-process.",
+    ),
+    cfg.StrOpt(
+        "namespace",
+        default="flowstack",
+        help="Prefix of the jobboard's keys, so that deployments can share a server.",
+    ),
+    cfg.FloatOpt(
+        "claim_expiry",
+        default=30.0,
+        min=1.0,
+        help="Seconds a worker's claim on a job lasts unless renewed. A worker that "
+        "dies loses its jobs to another worker after at most this long.",
+    ),
+    cfg.FloatOpt(
+        "heartbeat_interval",
+        default=5.0,
+        min=0.1,
+        help="Seconds between two renewals of a worker's claims (a time-based thread, "
+        "so a long step does not let the claim lapse). Keep it well below claim_expiry.",
+    ),
+    cfg.IntOpt(
+        "max_attempts",
+        default=3,
+        min=1,
+        help="Claims of one flow after which it is quarantined (set aside with its "
+        "failure history, its stack marked FAILED) instead of being tried again.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(_group())
+    conf.register_opts(OPTS, group=GROUP_NAME)
+
+
+def list_opts() -> list:
+    return [(_group(), OPTS)]

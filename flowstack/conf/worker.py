@@ -1,0 +1,63 @@
+"""The [worker] group: how a flowstack-worker runs claimed flows."""
+
+from oslo_config import cfg
+
+GROUP_NAME = "worker"
+
+
+def _group() -> cfg.OptGroup:
+    return cfg.OptGroup(GROUP_NAME, title="Workers")
+
+
+OPTS = [
+    cfg.IntOpt(
+        "concurrent_flows",
+        default=8,
+        min=1,
+        help="Flows one worker runs at the same time (their tasks share [engine] "
+        "max_workers threads).",
+    ),
+    cfg.FloatOpt(
+        "jobboard_poll",
+        default=0.05,
+        min=0.01,
+        help="Seconds an idle worker waits before looking at the jobboard again: the "
+        "delay before a newly posted flow starts.",
+    ),
+    cfg.FloatOpt(
+        "service_heartbeat",
+        default=5.0,
+        min=0.1,
+        help="Seconds between two 'still alive' marks of a worker in the database.",
+    ),
+    cfg.FloatOpt(
+        "dead_after",
+        default=30.0,
+        min=1.0,
+        help="A service not seen for this long is considered gone: the reaper re-posts "
+        "the unfinished flows it owned.",
+    ),
+    cfg.FloatOpt(
+        "reaper_interval",
+        default=15.0,
+        min=0.1,
+        help="Seconds between two checks for flows whose owner is gone and whose job "
+        "is not on the jobboard.",
+    ),
+    cfg.FloatOpt(
+        "orphan_grace",
+        default=30.0,
+        min=0.0,
+        help="How old a never-claimed flow must be before the reaper decides its job "
+        "was lost between the database write and the post, and posts it again.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(_group())
+    conf.register_opts(OPTS, group=GROUP_NAME)
+
+
+def list_opts() -> list:
+    return [(_group(), OPTS)]

@@ -1,0 +1,1 @@
+"""The jobboard: how engines hand flows to workers (TaskFlow's jobboards)."""

@@ -1,0 +1,16 @@
+"""flowstack-engine's RPC API (oslo.messaging, topic ``flowstack-engine``).
+
+- :mod:`flowstack.rpc.client`: :class:`~flowstack.rpc.client.EngineClient`, the
+  class other services import; it imports no engine or flow code.
+- :mod:`flowstack.rpc.manager`: :class:`~flowstack.rpc.manager.EngineManager`,
+  the server-side endpoint: checks each payload, then calls the StackService.
+- :mod:`flowstack.rpc.payload`: the payload checks (field, type, size).
+- :mod:`flowstack.rpc.context`: the request context on the wire.
+
+Both sides carry the same ``RPC_API_VERSION`` and version history; a unit
+test holds them together.
+"""
+
+#: Where flowstack-engine listens unless ``[rpc] exchange`` and ``[rpc] topic`` say otherwise.
+EXCHANGE = "flowstack"
+TOPIC = "flowstack-engine"

@@ -1,0 +1,259 @@
+"""The client side of flowstack-engine's RPC API: the class other services import.
+
+It imports oslo.messaging, oslo.context and flowstack's exceptions and
+context only, never engine or flow code (a test holds it to that)::
+
+    from flowstack.context import RequestContext
+    from flowstack.rpc.client import EngineClient
+
+    engine = EngineClient.from_conf(conf)  # transport_url and [rpc] from conf
+    ctx = RequestContext(project_id=project, user_id=user)
+    created = engine.create_stack(ctx, "web", template_text, {"flavor": "m1.small"})
+    engine.show_stack(ctx, created["id"])
+
+Every method is a ``call`` bounded by ``[rpc] call_timeout``.  What it raises:
+
+- the engine's own errors as the same :mod:`flowstack.exceptions` classes,
+  message and values (``StackNotFound``, ``TemplateInvalid`` with its
+  ``errors``, ``InvalidRequest``...), without the remote traceback;
+- :class:`~flowstack.exceptions.EngineUnavailable` when no engine answers in time;
+- :class:`~flowstack.exceptions.EngineVersionUnsupported` when the call needs a
+  newer API version than the engine (or ``[rpc] version_cap``) allows;
+- :class:`~flowstack.exceptions.EngineInternalError` when the engine failed
+  unexpectedly (the engine's log has the traceback under the request id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_context import context as oslo_context
+from oslo_log import log as logging
+
+from flowstack import exceptions
+from flowstack.rpc import EXCHANGE, TOPIC
+from flowstack.rpc.context import RequestContextSerializer
+
+LOG = logging.getLogger(__name__)
+
+#: Modules whose exceptions a caller may rebuild from a reply (see get_transport).
+ALLOWED_REMOTE_EXMODS = ["flowstack.exceptions"]
+_REMOTE_SUFFIX = "_Remote"
+
+
+def get_transport(conf: cfg.ConfigOpts) -> oslo_messaging.Transport:
+    """An RPC transport from ``conf`` that rebuilds flowstack's exceptions."""
+    return oslo_messaging.get_rpc_transport(conf, allowed_remote_exmods=ALLOWED_REMOTE_EXMODS)
+
+
+class EngineClient:
+    """Calls flowstack-engine over RPC; one method per call, the context first.
+
+    RPC API version history (keep it identical to ``EngineManager``'s):
+
+    * 1.0 - Initial version: create_stack, delete_stack, show_stack,
+      list_stacks, list_resources, show_resource, list_events, show_output,
+      validate_template, list_resource_types.
+
+    How the API grows (Ironic's rule, so that mixed versions work during a
+    rolling upgrade): a new argument or method bumps the minor version here
+    and in the manager, with a line above; a method asks for the new version
+    only when it actually sends the new argument, e.g.::
+
+        version = "1.1" if new_arg is not None else "1.0"
+
+    and :meth:`_call` refuses, before sending, a version above ``version_cap``.
+    The operator's flow calls (``list_flows``, ``show_flow``, resume...) come
+    as 1.x additions once the engine has them (StackService has no flow
+    queries yet).
+    """
+
+    RPC_API_VERSION = "1.0"
+
+    def __init__(
+        self,
+        transport: oslo_messaging.Transport,
+        *,
+        topic: str = TOPIC,
+        timeout: float = 60,
+        version_cap: str | None = None,
+        exchange: str = EXCHANGE,
+    ) -> None:
+        """``transport`` should come from :func:`get_transport` (it rebuilds our errors)."""
+        self.transport = transport
+        self.timeout = timeout
+        self.version_cap = version_cap or self.RPC_API_VERSION
+        target = oslo_messaging.Target(topic=topic, version=self.RPC_API_VERSION, exchange=exchange)
+        self._client = oslo_messaging.get_rpc_client(
+            transport,
+            target,
+            timeout=timeout,
+            version_cap=self.version_cap,
+            serializer=RequestContextSerializer(),
+        )
+        self._owns_transport = False
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> EngineClient:
+        """A client with the transport and the [rpc] options of ``conf``."""
+        # Imported here: flowstack.conf brings every group's options (oslo.db's,
+        # keystoneauth's), which a service importing this module does not need.
+        from flowstack.conf import rpc as rpc_conf
+
+        rpc_conf.register_opts(conf)
+        client = cls(
+            get_transport(conf),
+            topic=conf.rpc.topic,
+            timeout=conf.rpc.call_timeout,
+            version_cap=conf.rpc.version_cap,
+            exchange=conf.rpc.exchange,
+        )
+        client._owns_transport = True
+        return client
+
+    def close(self) -> None:
+        """Release the transport when this client built it."""
+        if self._owns_transport:
+            self.transport.cleanup()
+
+    # -- the calls -------------------------------------------------------------------
+
+    def create_stack(
+        self,
+        ctx: oslo_context.RequestContext,
+        name: str,
+        template: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        disable_rollback: bool = False,
+        timeout_mins: int | None = None,
+    ) -> dict[str, Any]:
+        """Validate and start creating a stack; returns its summary with ``flow_id``."""
+        return self._call(
+            ctx,
+            "create_stack",
+            name=name,
+            template=template,
+            parameters=dict(parameters) if parameters is not None else None,
+            disable_rollback=disable_rollback,
+            timeout_mins=timeout_mins,
+        )
+
+    def delete_stack(self, ctx: oslo_context.RequestContext, stack: str) -> dict[str, Any]:
+        """Start deleting a stack (name or id); returns its summary with ``flow_id``."""
+        return self._call(ctx, "delete_stack", stack=stack)
+
+    def list_stacks(self, ctx: oslo_context.RequestContext) -> list[dict[str, Any]]:
+        return self._call(ctx, "list_stacks")
+
+    def show_stack(self, ctx: oslo_context.RequestContext, stack: str) -> dict[str, Any]:
+        return self._call(ctx, "show_stack", stack=stack)
+
+    def list_resources(self, ctx: oslo_context.RequestContext, stack: str) -> list[dict[str, Any]]:
+        return self._call(ctx, "list_resources", stack=stack)
+
+    def show_resource(
+        self, ctx: oslo_context.RequestContext, stack: str, resource: str
+    ) -> dict[str, Any]:
+        return self._call(ctx, "show_resource", stack=stack, resource=resource)
+
+    def list_events(
+        self,
+        ctx: oslo_context.RequestContext,
+        stack: str,
+        *,
+        resource_name: str | None = None,
+        limit: int | None = None,
+        after_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """A stack's events, oldest first; ``after_id`` skips those already seen."""
+        return self._call(
+            ctx,
+            "list_events",
+            stack=stack,
+            resource_name=resource_name,
+            limit=limit,
+            after_id=after_id,
+        )
+
+    def show_output(
+        self, ctx: oslo_context.RequestContext, stack: str, output: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One output (or all when ``output`` is None), with its value."""
+        return self._call(ctx, "show_output", stack=stack, output=output)
+
+    def validate_template(
+        self,
+        ctx: oslo_context.RequestContext,
+        template: str,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return self._call(
+            ctx,
+            "validate_template",
+            template=template,
+            parameters=dict(parameters) if parameters is not None else None,
+        )
+
+    def list_resource_types(self, ctx: oslo_context.RequestContext) -> list[dict[str, Any]]:
+        return self._call(ctx, "list_resource_types")
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _call(
+        self, ctx: oslo_context.RequestContext, method: str, version: str = "1.0", **args: Any
+    ) -> Any:
+        if not self._client.can_send_version(version):
+            raise exceptions.EngineVersionUnsupported(
+                method=method, version=version, where=f"[rpc] version_cap {self.version_cap}"
+            )
+        try:
+            return self._client.prepare(version=version).call(ctx, method, **args)
+        except exceptions.FlowstackError as exc:
+            raise _local(exc) from None
+        except oslo_messaging.MessagingTimeout:
+            raise exceptions.EngineUnavailable(method=method, timeout=self.timeout) from None
+        except oslo_messaging.RemoteError as exc:
+            raise _from_remote_error(exc, ctx, method, version) from None
+
+
+def _local(exc: exceptions.FlowstackError) -> exceptions.FlowstackError:
+    """A remote flowstack error as its own class, without the remote traceback.
+
+    oslo.messaging rebuilds a remote exception as a subclass named
+    ``<Class>_Remote`` whose ``str()`` appends the engine's traceback; the
+    caller gets the plain class, same message and values, instead.
+    """
+    cls = type(exc)
+    if not cls.__name__.endswith(_REMOTE_SUFFIX):
+        return exc  # raised here, e.g. by the serializer
+    LOG.debug("flowstack-engine answered %s", exc)
+    base = cls.__mro__[1]
+    try:
+        return base(*exc.args, **exc.kwargs)  # type: ignore[no-any-return]
+    except Exception:  # values this version cannot take: keep the message
+        return base(exc.message)  # type: ignore[no-any-return]
+
+
+def _from_remote_error(
+    exc: oslo_messaging.RemoteError,
+    ctx: oslo_context.RequestContext,
+    method: str,
+    version: str,
+) -> exceptions.FlowstackError:
+    """A clear error for what oslo.messaging could not rebuild as an exception."""
+    LOG.debug("flowstack-engine answered %s with %s: %s", method, exc.exc_type, exc.traceback)
+    if exc.exc_type == "UnsupportedVersion":
+        return exceptions.EngineVersionUnsupported(
+            method=method, version=version, where="the engine that answered"
+        )
+    known = getattr(exceptions, str(exc.exc_type), None)
+    if isinstance(known, type) and issubclass(known, exceptions.FlowstackError):
+        # A transport built without ALLOWED_REMOTE_EXMODS: the class and message survive.
+        return known(str(exc.value))
+    return exceptions.EngineInternalError(
+        method=method, error=exc.exc_type, request_id=getattr(ctx, "request_id", None)
+    )

@@ -1,0 +1,172 @@
+"""The server side of flowstack-engine's RPC API.
+
+:class:`EngineManager` is the one endpoint of the engine's RPC server.  Each
+method checks its payload (:mod:`flowstack.rpc.payload`), then calls the
+:class:`~flowstack.engine.service.StackService`, which scopes everything by
+the request context's project.
+
+What reaches the caller:
+
+- domain errors (bad input, not found, conflict) go back as-is, typed, and
+  are not logged as server errors (``oslo_messaging.expected_exceptions``);
+- other flowstack errors (database unavailable, configuration) go back typed
+  too, and oslo.messaging logs them as server errors;
+- anything else is a bug or an outage: it is logged here with its traceback
+  and the request id, and the caller gets
+  :class:`~flowstack.exceptions.EngineInternalError` naming the request,
+  never the traceback (which could quote values the caller must not see).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import oslo_messaging
+from oslo_log import log as logging
+
+from flowstack import exceptions
+from flowstack.context import RequestContext
+from flowstack.engine.service import StackService
+from flowstack.rpc import payload
+from flowstack.rpc.payload import optional, required
+
+LOG = logging.getLogger(__name__)
+
+#: Errors that are the caller's business: returned as they are, not logged as failures.
+EXPECTED = (
+    exceptions.InvalidInput,
+    exceptions.NotFound,
+    exceptions.Conflict,
+    exceptions.EngineInternalError,  # already logged, with its cause, by _rpc_method
+)
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _rpc_method(**fields: payload.Field) -> Callable[[_Method], _Method]:
+    """Expose a manager method over RPC with its payload fields checked."""
+
+    def decorate(func: _Method) -> _Method:
+        name = func.__name__
+
+        def checked(self: EngineManager, ctx: RequestContext, **args: Any) -> Any:
+            values = payload.check(name, args, fields)
+            try:
+                return func(self, ctx, **values)
+            except exceptions.FlowstackError:
+                raise
+            except Exception as exc:
+                LOG.exception("%s failed unexpectedly (request %s)", name, ctx.request_id)
+                raise exceptions.EngineInternalError(
+                    method=name, error=type(exc).__name__, request_id=ctx.request_id
+                ) from None
+
+        method = oslo_messaging.expected_exceptions(*EXPECTED)(checked)
+        method = functools.update_wrapper(method, func)
+        method.rpc_fields = fields  # type: ignore[attr-defined]
+        return oslo_messaging.expose(method)  # type: ignore[no-any-return]
+
+    return decorate
+
+
+class EngineManager:
+    """The RPC endpoint of flowstack-engine.
+
+    RPC API version history (keep it identical to ``EngineClient``'s):
+
+    * 1.0 - Initial version: create_stack, delete_stack, show_stack,
+      list_stacks, list_resources, show_resource, list_events, show_output,
+      validate_template, list_resource_types.
+    """
+
+    RPC_API_VERSION = "1.0"
+
+    # "target" is oslo.messaging's reserved endpoint attribute: the versions
+    # this endpoint accepts (same major, minor up to RPC_API_VERSION).
+    target = oslo_messaging.Target(version=RPC_API_VERSION)
+
+    def __init__(self, service: StackService) -> None:
+        self._service = service
+
+    @_rpc_method(
+        name=required(str, max_length=255),
+        template=payload.TEMPLATE,
+        parameters=payload.PARAMETERS,
+        disable_rollback=optional(bool, default=False),
+        timeout_mins=optional(int, minimum=1),
+    )
+    def create_stack(
+        self,
+        ctx: RequestContext,
+        *,
+        name: str,
+        template: str,
+        parameters: dict[str, Any] | None,
+        disable_rollback: bool,
+        timeout_mins: int | None,
+    ) -> dict[str, Any]:
+        return self._service.create_stack(
+            ctx,
+            name,
+            template,
+            parameters,
+            disable_rollback=disable_rollback,
+            timeout_mins=timeout_mins,
+        )
+
+    @_rpc_method(stack=payload.STACK)
+    def delete_stack(self, ctx: RequestContext, *, stack: str) -> dict[str, Any]:
+        return self._service.delete_stack(ctx, stack)
+
+    @_rpc_method()
+    def list_stacks(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        return self._service.list_stacks(ctx)
+
+    @_rpc_method(stack=payload.STACK)
+    def show_stack(self, ctx: RequestContext, *, stack: str) -> dict[str, Any]:
+        return self._service.show_stack(ctx, stack)
+
+    @_rpc_method(stack=payload.STACK)
+    def list_resources(self, ctx: RequestContext, *, stack: str) -> list[dict[str, Any]]:
+        return self._service.list_resources(ctx, stack)
+
+    @_rpc_method(stack=payload.STACK, resource=required(str, max_length=255))
+    def show_resource(self, ctx: RequestContext, *, stack: str, resource: str) -> dict[str, Any]:
+        return self._service.show_resource(ctx, stack, resource)
+
+    @_rpc_method(
+        stack=payload.STACK,
+        resource_name=optional(str, max_length=255),
+        limit=optional(int, minimum=1),
+        after_id=optional(int, minimum=0),
+    )
+    def list_events(
+        self,
+        ctx: RequestContext,
+        *,
+        stack: str,
+        resource_name: str | None,
+        limit: int | None,
+        after_id: int | None,
+    ) -> list[dict[str, Any]]:
+        return self._service.list_events(
+            ctx, stack, resource_name=resource_name, limit=limit, after_id=after_id
+        )
+
+    @_rpc_method(stack=payload.STACK, output=optional(str, max_length=255))
+    def show_output(
+        self, ctx: RequestContext, *, stack: str, output: str | None
+    ) -> list[dict[str, Any]]:
+        return self._service.show_output(ctx, stack, output)
+
+    @_rpc_method(template=payload.TEMPLATE, parameters=payload.PARAMETERS)
+    def validate_template(
+        self, ctx: RequestContext, *, template: str, parameters: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return self._service.validate_template(ctx, template, parameters)
+
+    @_rpc_method()
+    def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        return self._service.list_resource_types(ctx)

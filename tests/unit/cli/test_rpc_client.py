@@ -1,0 +1,64 @@
+"""The CLI's RPC client: who it asks as, and how it waits for a flow it cannot join."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flowstack import context, exceptions
+from flowstack.cli import rpc_client
+from flowstack.cli.rpc_client import RpcClient
+
+
+class FakeEngine:
+    """An EngineClient whose stack stays IN_PROGRESS for a number of looks."""
+
+    def __init__(self, looks_in_progress: int) -> None:
+        self.looks = looks_in_progress
+        self.contexts: list[Any] = []
+
+    def create_stack(self, ctx: Any, name: str, template: str, *args: Any, **kw: Any) -> dict:
+        self.contexts.append(ctx)
+        return {"id": "s-1", "flow_id": "f-1", "stack_status": "CREATE_IN_PROGRESS"}
+
+    def show_stack(self, ctx: Any, stack: str) -> dict:
+        self.contexts.append(ctx)
+        self.looks -= 1
+        state = "CREATE_IN_PROGRESS" if self.looks >= 0 else "CREATE_COMPLETE"
+        return {"id": stack, "stack_status": state, "timeout_mins": None}
+
+
+def test_wait_flow_polls_the_stack_until_it_settles() -> None:
+    engine = FakeEngine(looks_in_progress=3)
+    client = RpcClient(engine, context.RequestContext(project_id="p"), poll_interval=0.01)  # type: ignore[arg-type]
+    started = client.create_stack("web", "template")
+    assert client.wait_flow(started["flow_id"]) == "CREATE_COMPLETE"
+    assert {ctx.project_id for ctx in engine.contexts} == {"p"}
+
+
+def test_wait_flow_gives_up_at_its_timeout_and_leaves_the_flow_running() -> None:
+    engine = FakeEngine(looks_in_progress=10**6)
+    client = RpcClient(engine, context.RequestContext(project_id="p"), poll_interval=0.01)  # type: ignore[arg-type]
+    started = client.create_stack("web", "template")
+    assert client.wait_flow(started["flow_id"], timeout=0.05) is None
+
+
+def test_wait_flow_knows_only_the_flows_it_started() -> None:
+    client = RpcClient(FakeEngine(0), context.RequestContext(project_id="p"))  # type: ignore[arg-type]
+    with pytest.raises(exceptions.FlowNotFound):
+        client.wait_flow("f-unknown")
+    assert client.embedded_simulator() is None
+
+
+def test_who_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OS_PROJECT_ID", raising=False)
+    monkeypatch.delenv("OS_USER_ID", raising=False)
+    ctx = rpc_client.request_context()
+    assert (ctx.project_id, ctx.user_id) == (context.EMBEDDED_PROJECT, context.EMBEDDED_USER)
+    monkeypatch.setenv("OS_PROJECT_ID", "env-project")
+    monkeypatch.setenv("OS_USER_ID", "env-user")
+    ctx = rpc_client.request_context()
+    assert (ctx.project_id, ctx.user_id) == ("env-project", "env-user")
+    ctx = rpc_client.request_context("option-project", "option-user")
+    assert (ctx.project_id, ctx.user_id) == ("option-project", "option-user")
