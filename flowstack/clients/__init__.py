@@ -141,6 +141,16 @@ class Clients:
                 "[nova] has neither auth_type nor endpoint_override, and "
                 "embedded_simulator is false: flowstack does not know where Nova is"
             )
+        jobboard = getattr(self.conf, "jobboard", None)
+        if jobboard is not None and jobboard.url:
+            # Engines and workers on a jobboard are separate processes: each
+            # would get a simulator of its own, and none would see the others'
+            # servers.  Run `flowstack-nova-sim` and point endpoint_override at it.
+            raise ConfigError(
+                "[nova] has neither auth_type nor endpoint_override: with a jobboard, "
+                "the in-process simulator cannot be shared; configure Nova (or run "
+                "flowstack-nova-sim and set [nova] endpoint_override)"
+            )
         from flowstack.nova_sim import NovaSimulator  # only the embedded default needs it
 
         state_file = os.path.join(self.conf.state_path, SIMULATOR_STATE_FILE)

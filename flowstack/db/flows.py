@@ -122,6 +122,38 @@ def finish(
     )
 
 
+def unfinished(connection: sa.Connection) -> Sequence[sa.Row]:
+    """Flows neither finished nor quarantined: candidates for the reaper."""
+    return connection.execute(
+        sa.select(
+            _TABLE.c.id, _TABLE.c.state, _TABLE.c.owner, _TABLE.c.epoch, _TABLE.c.created_at
+        ).where(_TABLE.c.state.in_((PENDING, RUNNING)))
+    ).all()
+
+
+def release_for_repost(
+    connection: sa.Connection, flow_id: str, epoch: int, reason: str, owner: str | None
+) -> bool:
+    """Take a flow back from a gone owner so that it can be posted again.
+
+    Bumps the epoch (compare-and-set): of several reapers only one wins,
+    and the gone owner, should it come back, is fenced out.
+    """
+    history = connection.execute(sa.select(_TABLE.c.errors).where(_TABLE.c.id == flow_id)).scalar()
+    result = connection.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id == flow_id, _TABLE.c.epoch == epoch)
+        .values(
+            epoch=epoch + 1,
+            state=PENDING,
+            owner=None,
+            errors=[*(history or []), _error(owner, reason)],
+            updated_at=models.utcnow(),
+        )
+    )
+    return result.rowcount == 1
+
+
 def _error(owner: str | None, error: str) -> dict[str, Any]:
     return {"at": models.utcnow().isoformat() + "Z", "owner": owner, "error": error}
 

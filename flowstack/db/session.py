@@ -38,9 +38,12 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
+from oslo_log import log as logging
 from sqlalchemy import orm
 
 from flowstack import exceptions
+
+LOG = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
 
@@ -66,7 +69,9 @@ class Database:
         max_overflow: int | None = None,
         pool_timeout: int | None = None,
         connection_debug: int = 0,
+        idle_transaction_timeout: float | None = None,
     ) -> None:
+        """``idle_transaction_timeout``: see :func:`_end_frozen_transactions`."""
         self.url = connection
         self.safe_url = safe_url(connection)
         self.is_sqlite = sa.engine.make_url(connection).get_backend_name() == "sqlite"
@@ -86,6 +91,10 @@ class Database:
         )
         if self.is_sqlite:
             self._context.append_on_engine_create(_tune_sqlite)
+        elif idle_transaction_timeout:
+            self._context.append_on_engine_create(
+                lambda engine: _end_frozen_transactions(engine, idle_transaction_timeout)
+            )
         self.write_lock: contextlib.AbstractContextManager = (
             threading.RLock() if self.is_sqlite else contextlib.nullcontext()
         )
@@ -96,6 +105,7 @@ class Database:
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Database:
         db = conf.database
+        jobboard = getattr(conf, "jobboard", None)
         return cls(
             db.connection,
             max_retries=db.max_retries,
@@ -104,6 +114,9 @@ class Database:
             max_overflow=db.max_overflow,
             pool_timeout=db.pool_timeout,
             connection_debug=db.connection_debug,
+            # A process frozen inside a transaction must not hold the flow's row
+            # lock past the time its claim lasts, or nobody could take over.
+            idle_transaction_timeout=jobboard.claim_expiry if jobboard is not None else None,
         )
 
     @property
@@ -208,6 +221,37 @@ def _reason(exc: Exception) -> str:
     inner = getattr(exc, "inner_exception", None) or exc
     text = str(getattr(inner, "orig", None) or inner).strip().splitlines()
     return text[0] if text else type(inner).__name__
+
+
+def _end_frozen_transactions(engine: sa.Engine, seconds: float) -> None:
+    """Have the server end a transaction left idle for ``seconds``.
+
+    Fenced writes lock their flow's row (FOR UPDATE).  A worker frozen
+    inside one (SIGSTOP, a VM paused) would hold that lock, and block the
+    takeover of its flow, for as long as it stays frozen; the server now
+    rolls such a transaction back and releases the lock.  flowstack's own
+    transactions last milliseconds.
+    """
+    dialect = engine.dialect.name
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if dialect == "postgresql":
+                cursor.execute(f"SET idle_in_transaction_session_timeout = {int(seconds * 1000)}")
+            elif dialect in ("mysql", "mariadb"):
+                cursor.execute(f"SET SESSION idle_transaction_timeout = {max(1, int(seconds))}")
+        except Exception:  # MySQL proper has no such variable: keep going without
+            LOG.warning(
+                "%s cannot end idle transactions; a frozen worker may delay "
+                "the takeover of its flow",
+                dialect,
+            )
+        finally:
+            cursor.close()
+        if dialect == "postgresql":
+            dbapi_connection.commit()  # psycopg2 opened a transaction for the SET
 
 
 SQLITE_POOL_SIZE = 8

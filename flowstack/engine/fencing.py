@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from flowstack import exceptions
 from flowstack.db import models
+from flowstack.db.session import Database
 
 _FLOWS = models.Flow.__table__
 
@@ -43,10 +44,33 @@ class Fence:
         Locks the flow's row (FOR UPDATE; SQLite writers are serialized
         anyway) so that a takeover cannot slip between check and write.
         """
-        current = connection.execute(
-            sa.select(_FLOWS.c.epoch).where(_FLOWS.c.id == self.flow_id).with_for_update()
-        ).scalar()
-        if current != self.epoch:
+        self._compare(
+            connection.execute(
+                sa.select(_FLOWS.c.epoch).where(_FLOWS.c.id == self.flow_id).with_for_update()
+            ).scalar()
+        )
+
+    def verify(self, db: Database) -> None:
+        """The same check, without a write: just before a call that changes a cloud.
+
+        A runner paused between recording its intent and calling Nova must not
+        boot a server after another runner took the flow over.
+        """
+        if self.lost:
+            raise FencedOut(f"flow {self.flow_id}: this runner lost its claim")
+        with db.read_connection() as connection:
+            self._compare(
+                connection.execute(
+                    sa.select(_FLOWS.c.epoch).where(_FLOWS.c.id == self.flow_id)
+                ).scalar()
+            )
+
+    def revoke(self) -> None:
+        """The jobboard says the claim is gone: stop before the next write."""
+        self.lost = True
+
+    def _compare(self, current: int | None) -> None:
+        if self.lost or current != self.epoch:
             self.lost = True
             raise FencedOut(
                 f"flow {self.flow_id} was taken over (epoch {current}, this runner holds "
@@ -73,3 +97,9 @@ class Fences:
     def get(self, stack_id: str) -> Fence | None:
         with self._lock:
             return self._by_stack.get(stack_id)
+
+    def revoke_flow(self, flow_id: str) -> None:
+        with self._lock:
+            for fence in self._by_stack.values():
+                if fence.flow_id == flow_id:
+                    fence.revoke()

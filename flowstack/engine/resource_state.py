@@ -7,6 +7,7 @@ The database row is the source of truth between the steps of a resource
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flowstack.db import resources
@@ -43,6 +44,7 @@ def load(rt: Runtime, stack: StackDefinition, name: str) -> Loaded:
         data=secret.get(_DATA),
         services=rt.services,
     )
+    plugin.guard = functools.partial(rt.guard, stack.info.id)
     return Loaded(plugin, row.type, row.action, row.status)
 
 

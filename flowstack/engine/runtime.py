@@ -42,6 +42,12 @@ class Runtime:
         self.stacks = StackCache(self.db, self.secrets)
         self.fences = Fences()
 
+    def guard(self, stack_id: str) -> None:
+        """Raise FencedOut if this process no longer owns the stack's running flow."""
+        fence = self.fences.get(stack_id)
+        if fence is not None:
+            fence.verify(self.db)
+
     @contextlib.contextmanager
     def write(self, stack_id: str) -> Iterator[sa.Connection]:
         """A write transaction on behalf of a stack's running flow, fenced.

@@ -16,6 +16,11 @@ remote service which builds asynchronously (Nova) set ``create_polls`` /
 a retry controller loop", so every poll is checkpointed and a resumed flow
 resumes the wait.
 
+Call ``self.guard()`` immediately before any call that changes something
+remotely (boot, delete): it raises if this runner's claim on the flow was
+taken over meanwhile (see :mod:`flowstack.engine.fencing`), so that a worker
+woken from a pause never acts twice.
+
 A plugin instance lives for one task execution.  What it must remember
 between steps (a server id, the intent it recorded before calling Nova, a
 generated secret) goes into ``self.physical_id`` and ``self.data``; the task
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from flowstack.resources import attributes as attr_schema
@@ -74,6 +80,8 @@ class Resource(abc.ABC):
         self.physical_id = physical_id
         self.data: dict[str, Any] = dict(data or {})
         self.services = services
+        #: Set by the task: raises FencedOut when this runner lost the flow.
+        self.guard: Callable[[], None] = _unguarded
 
     @classmethod
     def secret_attributes(cls) -> frozenset[str]:
@@ -115,3 +123,7 @@ class Resource(abc.ABC):
         the caller; secret attributes are split off and stored encrypted.
         """
         return {}
+
+
+def _unguarded() -> None:
+    """Outside a runner (tests of a plugin alone) there is nothing to fence."""

@@ -240,6 +240,7 @@ class NovaServer(base.Resource):
             self.name,
             self.stack.id,
         )
+        self.guard()  # a runner taken over while it got here must not boot
         try:
             with nova_api.translated():
                 server = self._nova().servers.create(**request)
@@ -348,6 +349,7 @@ class NovaServer(base.Resource):
         ) from last
 
     def _delete_once(self, server_id: str) -> None:
+        self.guard()
         with nova_api.translated():
             self._nova().servers.delete(server_id)
 
@@ -478,7 +480,7 @@ class NovaServer(base.Resource):
         ) from last
 
     def _failure(self, action: str, reason: str) -> exceptions.ResourceFailure:
-        return exceptions.ResourceFailure(self.name, action, reason)
+        return exceptions.ResourceFailure(resource=self.name, action=action, reason=reason)
 
 
 def server_name(stack: base.StackInfo, resource: str) -> str:

@@ -1,0 +1,115 @@
+"""``flowstack-worker``: claim flows from the jobboard and run them.
+
+One process runs a conductor (several flows at once), a heartbeat that
+marks it alive in the database, and the reaper.  SIGTERM/SIGINT stop it
+cleanly: running flows are left where they are, persisted, and their jobs
+go back to the board for another worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+
+from oslo_db import api as oslo_db_api
+from oslo_log import log as logging
+
+from flowstack import exceptions
+from flowstack.conf import loading
+from flowstack.db import migration, services
+from flowstack.engine.runtime import Runtime, install
+from flowstack.jobs import board as jobboard
+from flowstack.worker import reaper
+from flowstack.worker.conductor import FlowConductor
+
+LOG = logging.getLogger(__name__)
+KIND = "worker"
+
+
+def worker_name() -> str:
+    """The name this worker claims jobs and flows under (also its service name)."""
+    return f"{KIND}:{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    def __init__(self, rt: Runtime, name: str) -> None:
+        self.rt = rt
+        self.name = name
+        self.board = jobboard.open_board(rt.conf, name, persistence=rt.backend)
+        self.conductor = FlowConductor(name, self.board, rt)
+        self._stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._beat, name="heartbeat", daemon=True),
+            threading.Thread(target=self._reap, name="reaper", daemon=True),
+        ]
+
+    def run(self) -> None:
+        self._beat_once()
+        for thread in self._threads:
+            thread.start()
+        LOG.info("Worker %s running", self.name)
+        try:
+            self.conductor.run()
+        finally:
+            self._stopping.set()
+            with self.rt.db.write_connection() as connection:
+                services.remove(connection, self.name)
+            self.board.close()
+            LOG.info("Worker %s stopped", self.name)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.conductor.stop()
+
+    # MariaDB may report a deadlock when several workers register at once
+    # (their inserts take gap locks on the unique name); the beat is simply
+    # tried again.
+    @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True, retry_interval=0.1)
+    def _beat_once(self) -> None:
+        with self.rt.db.write_connection() as connection:
+            services.beat(connection, self.name, KIND, socket.gethostname(), os.getpid())
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(self.rt.conf.worker.service_heartbeat):
+            try:
+                self._beat_once()
+            except Exception:  # the database may come back; keep trying
+                LOG.warning("Could not record this worker's heartbeat", exc_info=True)
+
+    def _reap(self) -> None:
+        conf = self.rt.conf.worker
+        while not self._stopping.wait(conf.reaper_interval):
+            try:
+                reaper.reap(
+                    self.rt, self.board, dead_after=conf.dead_after, grace=conf.orphan_grace
+                )
+            except Exception:
+                LOG.warning("The reaper's check failed; trying again later", exc_info=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = loading.load(sys.argv[1:] if argv is None else argv)
+    logging.setup(conf, "flowstack")
+    try:
+        rt = Runtime.from_conf(conf)
+        migration.check_current(rt.db)
+        install(rt)
+        worker = Worker(rt, worker_name())
+    except exceptions.FlowstackError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.stop())
+    try:
+        worker.run()
+    finally:
+        install(None)
+        rt.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

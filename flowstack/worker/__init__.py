@@ -1,0 +1,1 @@
+"""flowstack-worker: conductors that claim flows from the jobboard and run them."""

@@ -1,0 +1,85 @@
+"""The worker's conductor: TaskFlow's non-blocking conductor, made crash-safe.
+
+TaskFlow's conductor loop (iterate the jobboard, claim, dispatch to a thread
+pool, consume or abandon) is kept; what it lacks is added around it:
+
+* claims carry an expiry (:class:`~flowstack.jobs.board.ExpiringClaims`)
+  renewed by a time-based thread (:class:`ClaimKeeper`) while the flow runs;
+* the flow runs through :func:`flowstack.engine.runner.run`, which claims it
+  in the database (bumping its fencing epoch), resumes it from its last
+  persisted step, and quarantines it after too many attempts;
+* a job is consumed only when its flow reached an end (done, reverted or
+  quarantined); otherwise it is abandoned, so another worker retries it,
+  and an error in the worker itself never trashes accepted work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_log import log as logging
+from taskflow.conductors.backends import impl_nonblocking
+
+from flowstack import exceptions
+from flowstack.db import flows
+from flowstack.engine import runner
+from flowstack.engine.runtime import Runtime
+from flowstack.jobs import board as jobboard
+from flowstack.worker.claim_keeper import ClaimKeeper
+
+LOG = logging.getLogger(__name__)
+FINISHED = frozenset({*runner.TERMINAL_STATES, runner.QUARANTINED})
+
+
+class FlowConductor(impl_nonblocking.NonBlockingConductor):
+    def __init__(self, name: str, board: Any, rt: Runtime) -> None:
+        conf = rt.conf
+        super().__init__(
+            name,
+            jobboard.ExpiringClaims(board, conf.jobboard.claim_expiry),
+            persistence=rt.backend,
+            max_simultaneous_jobs=conf.worker.concurrent_flows,
+            wait_timeout=conf.worker.jobboard_poll,
+        )
+        self._rt = rt
+        self._board = board
+        self._expiry = conf.jobboard.claim_expiry
+        self._heartbeat = conf.jobboard.heartbeat_interval
+        self._max_attempts = conf.jobboard.max_attempts
+
+    def _dispatch_job(self, job: Any) -> bool:
+        """Run the job's flow; True consumes the job, False gives it back."""
+        flow_id = jobboard.flow_of(job)
+        if flow_id is None:
+            LOG.error("Job %s names no flow; consuming it", job)
+            return True
+        try:
+            if self._already_finished(flow_id):
+                LOG.info("Flow %s of job %s already finished; consuming the job", flow_id, job)
+                return True
+            keeper = ClaimKeeper(
+                self._board,
+                job,
+                self._name,
+                self._expiry,
+                self._heartbeat,
+                on_lost=lambda: self._rt.fences.revoke_flow(flow_id),
+            )
+            with keeper:
+                outcome = runner.run(
+                    self._rt, flow_id, owner=self._name, max_attempts=self._max_attempts
+                )
+        except Exception:
+            LOG.exception("Running flow %s failed in this worker; giving the job back", flow_id)
+            return False
+        LOG.info("Flow %s: %s", flow_id, outcome)
+        return outcome in FINISHED
+
+    def _already_finished(self, flow_id: str) -> bool:
+        """Finished, or gone with its stack (nothing left to run)."""
+        with self._rt.db.reader() as session:
+            try:
+                state = flows.get(session, flow_id).state
+            except exceptions.FlowNotFound:
+                return True
+        return state in flows.TERMINAL or state == flows.QUARANTINED

@@ -1,0 +1,98 @@
+"""A worker (conductor + reaper) and an engine on a real Redis jobboard, in-process."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from oslo_config import cfg
+
+from flowstack import context
+from flowstack.cmd.worker import Worker
+from flowstack.db import migration
+from flowstack.engine.dispatch import JobboardDispatcher
+from flowstack.engine.runtime import Runtime, install
+from flowstack.engine.service import StackService
+from flowstack.jobs import board as jobboard
+from tests import services
+
+
+@pytest.fixture
+def board_conf(conf: cfg.ConfigOpts, tmp_path: Path) -> cfg.ConfigOpts:
+    services.need("redis")
+    conf.set_override("url", "redis://127.0.0.1:6379/0", group="jobboard")
+    conf.set_override("namespace", f"flowstack-test-{uuid.uuid4().hex[:8]}", group="jobboard")
+    conf.set_override("claim_expiry", 3.0, group="jobboard")
+    conf.set_override("heartbeat_interval", 0.5, group="jobboard")
+    conf.set_override("reaper_interval", 0.2, group="worker")
+    conf.set_override("orphan_grace", 0.5, group="worker")
+    conf.set_override("dead_after", 2.0, group="worker")
+    conf.set_override("service_heartbeat", 0.5, group="worker")
+    return conf
+
+
+def _forget_namespace(namespace: str) -> None:
+    """Remove the test's keys from the shared Redis."""
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        keys = list(client.scan_iter(f"{namespace}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+class Cluster:
+    """An engine service posting to the jobboard, and workers started on demand."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.board = jobboard.open_board(rt.conf, "test-engine")
+        self.service = StackService(rt, JobboardDispatcher(self.board))
+        self.ctx = context.RequestContext(project_id="p", user_id="u")
+        self.workers: list[tuple[Worker, threading.Thread]] = []
+
+    def start_worker(self, name: str | None = None) -> Worker:
+        worker = Worker(self.rt, name or f"worker:test:{uuid.uuid4().hex[:6]}")
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        self.workers.append((worker, thread))
+        return worker
+
+    def stop_workers(self) -> None:
+        for worker, thread in self.workers:
+            worker.stop()
+            thread.join(timeout=30)
+        self.workers.clear()
+
+    def wait_for(self, stack: str, done: Callable[[dict[str, Any]], bool], timeout: float = 30):
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.service.show_stack(self.ctx, stack)
+            if done(shown):
+                return shown
+            assert time.monotonic() < deadline, f"stack still {shown['stack_status']}"
+            time.sleep(0.05)
+
+    def jobs(self) -> list[Any]:
+        return list(self.board.iterjobs(ensure_fresh=True))
+
+
+@pytest.fixture
+def cluster(board_conf: cfg.ConfigOpts) -> Iterator[Cluster]:
+    rt = Runtime.from_conf(board_conf)
+    migration.sync(rt.db)
+    install(rt)
+    cluster = Cluster(rt)
+    yield cluster
+    cluster.stop_workers()
+    cluster.board.close()
+    _forget_namespace(board_conf.jobboard.namespace)
+    install(None)
+    rt.close()
