@@ -31,8 +31,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 import types
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -73,6 +75,8 @@ class Database:
     ) -> None:
         """``idle_transaction_timeout``: see :func:`_end_frozen_transactions`."""
         self.url = connection
+        self._checkout_retries = max_retries
+        self._checkout_interval = max(retry_interval, 0.1)
         self.safe_url = safe_url(connection)
         self.is_sqlite = sa.engine.make_url(connection).get_backend_name() == "sqlite"
         self._context = enginefacade.transaction_context()
@@ -179,19 +183,37 @@ class Database:
         costs noticeably less without the Session machinery.
         """
         self.engine  # noqa: B018 - connect (or fail clearly) before taking the lock
-        with (
-            self.write_lock,
-            self._translate(),
-            self._context.writer.connection.using(_holder()) as connection,
-        ):
-            yield connection
+        with self.write_lock, self._translate(), contextlib.ExitStack() as stack:
+            yield self._checkout(stack, self._context.writer)
 
     @contextlib.contextmanager
     def read_connection(self) -> Iterator[sa.Connection]:
         """A read-only transaction on a Core connection."""
         self.engine  # noqa: B018 - connect (or fail clearly) first
-        with self._translate(), self._context.reader.connection.using(_holder()) as connection:
-            yield connection
+        with self._translate(), contextlib.ExitStack() as stack:
+            yield self._checkout(stack, self._context.reader)
+
+    def _checkout(self, stack: contextlib.ExitStack, mode: Any) -> sa.Connection:
+        """A connection for a transaction, waiting out a short outage.
+
+        The connection is taken before the transaction's work starts, so
+        trying again is safe: a server restarting or briefly out of
+        connection slots delays a task instead of failing its resource.
+        """
+        for attempt in range(self._checkout_retries + 1):
+            try:
+                return stack.enter_context(mode.connection.using(_holder()))
+            except (db_exc.DBConnectionError, sa.exc.OperationalError) as exc:
+                if attempt == self._checkout_retries:
+                    raise
+                LOG.warning(
+                    "Database %s unavailable (%s); retrying in %.1f s",
+                    self.safe_url,
+                    _reason(exc),
+                    self._checkout_interval,
+                )
+                time.sleep(self._checkout_interval * (attempt + 1))
+        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def _translate(self) -> Iterator[None]:

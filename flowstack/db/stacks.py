@@ -48,6 +48,14 @@ def get_by_id(session: orm.Session, stack_id: str) -> models.Stack:
     return stack
 
 
+def status_of(connection: sa.Connection | orm.Session, stack_id: str) -> sa.Row | None:
+    """(action, status) of a stack, or None if it is gone."""
+    table = models.Stack.__table__
+    return connection.execute(
+        sa.select(table.c.action, table.c.status).where(table.c.id == stack_id)
+    ).first()
+
+
 def list_live(session: orm.Session, project_id: str) -> Sequence[models.Stack]:
     query = (
         sa.select(models.Stack)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 import taskflow.engines
 from oslo_log import log as logging
@@ -80,12 +81,37 @@ def run(
             state = flows.FAILURE
         try:
             with rt.write(claim.stack_id) as connection:
+                _settle_stack(connection, claim, state, error)
                 flows.finish(connection, flow_id, state, error, owner=owner)
         except FencedOut:
             return FENCED
         return state
     finally:
         rt.fences.release(claim.stack_id, fence)
+
+
+def _settle_stack(connection: Any, claim: flows.Claim, state: str, error: str | None) -> None:
+    """A flow that ended must not leave its stack IN_PROGRESS.
+
+    The lifecycle tasks set the final status; when they could not (the
+    revert itself failed, e.g. the database went away mid-rollback), the
+    stack is marked FAILED here with what the flow ended with.
+    """
+    row = stacks.status_of(connection, claim.stack_id)
+    if row is None or row.status != status.IN_PROGRESS:
+        return
+    reason = f"{row.action} did not finish: flow {claim.flow_id} ended {state}"
+    if error:
+        reason = f"{reason} ({error})"
+    if stacks.set_status(
+        connection,
+        claim.stack_id,
+        row.action,
+        status.FAILED,
+        reason,
+        only_if=(row.action, status.IN_PROGRESS),
+    ):
+        events.add(connection, claim.stack_id, row.action, status.FAILED, reason)
 
 
 def quarantine(rt: Runtime, claim: flows.Claim, fence: Fence, owner: str) -> None:

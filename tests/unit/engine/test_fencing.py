@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
+from flowstack import exceptions
 from flowstack.db import events, flows
 from flowstack.engine import runner
 from tests.unit.engine.conftest import Engine
@@ -90,3 +93,35 @@ def test_a_flow_abandoned_by_every_worker_is_quarantined_with_its_history(engine
     assert all(entry["error"] for entry in flow.errors)
     # nothing was started for it
     assert set(engine.statuses("poison").values()) == {"INIT_COMPLETE"}
+
+
+FAILS = """
+heat_template_version: 2018-08-31
+resources:
+  broken: {type: OS::Heat::TestResource, properties: {fail: true}}
+"""
+
+
+def test_a_flow_that_ends_in_failure_never_leaves_its_stack_in_progress(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revert itself fails (the database went away at that instant).
+
+    Losing the database exactly while the lifecycle task records the
+    rollback cannot be produced with the real server on cue, so that one
+    write is made to fail; everything else is real.
+    """
+    from flows.tasks import stack_tasks
+
+    def database_gone(*args: object, **kwargs: object) -> None:
+        raise exceptions.DatabaseUnavailable("Lost the database sqlite:///...: disk I/O error")
+
+    monkeypatch.setattr(stack_tasks, "_set_stack", database_gone)
+    recorder = Recorder()
+    engine.service.dispatcher = recorder
+    engine.service.create_stack(engine.ctx, "unsettled", FAILS)
+    assert runner.run(engine.rt, recorder.flow_id) == "FAILURE"
+    stack = engine.service.show_stack(engine.ctx, "unsettled")
+    assert stack["stack_status"] == "ROLLBACK_FAILED"
+    assert "did not finish" in stack["stack_status_reason"]
+    assert "disk I/O error" in stack["stack_status_reason"]
