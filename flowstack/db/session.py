@@ -275,6 +275,10 @@ def _end_frozen_transactions(engine: sa.Engine, seconds: float) -> None:
         if dialect == "postgresql":
             dbapi_connection.commit()  # psycopg2 opened a transaction for the SET
 
+    # oslo.db made (and pooled) a first connection before this hook ran;
+    # drop it so that every connection in use has the timeout.
+    engine.dispose()
+
 
 SQLITE_POOL_SIZE = 8
 SQLITE_POOL_OVERFLOW = 64

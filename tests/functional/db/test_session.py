@@ -80,3 +80,21 @@ def test_sqlite_connections_are_pooled_and_shared_across_threads(tmp_path: Path)
 def test_in_memory_sqlite_is_refused_with_the_reason() -> None:
     with pytest.raises(exceptions.ConfigError, match="in-memory SQLite"):
         Database("sqlite://").engine  # noqa: B018
+
+
+def test_every_server_connection_ends_frozen_transactions(db_url: str) -> None:
+    """Including the first one, which oslo.db opens before flowstack's hooks run."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server-side transaction timeout (and no row locks)")
+    db = Database(db_url, idle_transaction_timeout=7)
+    try:
+        query = (
+            "SHOW idle_in_transaction_session_timeout"
+            if db_url.startswith("postgresql")
+            else "SELECT @@SESSION.idle_transaction_timeout"
+        )
+        with db.engine.connect() as first, db.engine.connect() as second:
+            values = {str(c.exec_driver_sql(query).scalar()) for c in (first, second)}
+        assert values in ({"7s"}, {"7"})
+    finally:
+        db.close()
