@@ -41,15 +41,30 @@ def create_stack(stack_id: str, plan: Plan, deadline: float) -> tf_flow.Flow:
 
 def delete_stack(stack_id: str, plan: Plan, deadline: float) -> tf_flow.Flow:
     """Delete every resource after the resources that depend on it."""
-    dependents = _dependents(plan)
-    graph = graph_flow.Flow("delete-resources")
-    graph.add(
-        *(_delete_resource(stack_id, item, dependents[item["name"]], deadline) for item in plan)
-    )
     return linear_flow.Flow(f"delete-stack-{stack_id}").add(
         stack_tasks.StackDeleteLifecycle(stack_id),
-        graph,
+        _delete_graph(stack_id, plan, deadline),
         stack_tasks.CompleteStackDelete(stack_id),
+    )
+
+
+def rollback_stack(stack_id: str, plan: Plan, deadline: float) -> tf_flow.Flow:
+    """Remove what a failed create left (an operator's ``flow revert``).
+
+    The same graph as a delete, but the stack stays, ROLLBACK_COMPLETE.
+    """
+    return linear_flow.Flow(f"rollback-stack-{stack_id}").add(
+        stack_tasks.StackRollbackLifecycle(stack_id),
+        _delete_graph(stack_id, plan, deadline),
+        stack_tasks.CompleteStackRollback(stack_id),
+    )
+
+
+def _delete_graph(stack_id: str, plan: Plan, deadline: float) -> graph_flow.Flow:
+    dependents = _dependents(plan)
+    graph = graph_flow.Flow("delete-resources")
+    return graph.add(
+        *(_delete_resource(stack_id, item, dependents[item["name"]], deadline) for item in plan)
     )
 
 

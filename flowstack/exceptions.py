@@ -16,7 +16,9 @@ inside the package does.  The tree::
     │   └── FlowNotFound
     ├── Conflict                     (HTTP 409)
     │   ├── StackExists
-    │   └── StackBusy                another flow is working on the stack
+    │   ├── StackBusy                another flow is working on the stack
+    │   └── IllegalFlowTransition    an operator verb that does not apply to the flow now
+    ├── FlowCancelled                an operator cancelled the flow (fails its next step)
     ├── DatabaseUnavailable          the configured database cannot be reached
     ├── ResourceFailure              a resource action failed; names resource and reason
     ├── ConfigError                  the configuration cannot work
@@ -190,6 +192,14 @@ class StackExists(Conflict):
 
 class StackBusy(Conflict):
     msg_fmt = "Stack {name!r} is {status}; wait for the running operation to finish"
+
+
+class IllegalFlowTransition(Conflict):
+    msg_fmt = "Cannot {verb} flow {flow_id}: {why}"
+
+
+class FlowCancelled(FlowstackError):
+    msg_fmt = "Flow {flow_id} cancelled by {by}"
 
 
 class DatabaseUnavailable(FlowstackError):

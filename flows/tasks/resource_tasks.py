@@ -76,6 +76,7 @@ class CreateResource(_ResourceTask):
 
     def execute(self, **inputs: Any) -> dict[str, Any] | None:
         rt = runtime.current()
+        rt.checkpoint(self.stack_id)  # taken over or cancelled: stop before acting
         stack = rt.stacks.get(self.stack_id)
         loaded = resource_state.load(rt, stack, self.resource)
         plugin = loaded.plugin
@@ -155,6 +156,7 @@ class WaitForCreate(_ResourceTask):
 
     def execute(self) -> dict[str, Any]:
         rt = runtime.current()
+        rt.checkpoint(self.stack_id)  # taken over or cancelled: stop before acting
         stack = rt.stacks.get(self.stack_id)
         loaded = resource_state.load(rt, stack, self.resource)
         plugin = loaded.plugin
@@ -187,6 +189,7 @@ class DeleteResource(_ResourceTask):
 
     def execute(self, **inputs: Any) -> bool:
         rt = runtime.current()
+        rt.checkpoint(self.stack_id)  # taken over or cancelled: stop before acting
         stack = rt.stacks.get(self.stack_id)
         loaded = resource_state.load(rt, stack, self.resource)
         if loaded.action == status.INIT or (loaded.action, loaded.status) == (
@@ -220,6 +223,7 @@ class WaitForDelete(_ResourceTask):
 
     def execute(self) -> bool:
         rt = runtime.current()
+        rt.checkpoint(self.stack_id)  # taken over or cancelled: stop before acting
         stack = rt.stacks.get(self.stack_id)
         loaded = resource_state.load(rt, stack, self.resource)
         if loaded.action != status.DELETE or loaded.status == status.COMPLETE:
@@ -315,6 +319,7 @@ def _poll(
     slice_ends = time.time() + rt.conf.engine.poll_checkpoint_secs
     while True:
         check_deadline(action)
+        rt.checkpoint(plugin.stack.id)
         if check():
             return True
         if time.time() >= slice_ends:

@@ -164,3 +164,41 @@ class CompleteStackDelete(task.Task):
         with rt.write(self.stack_id) as session:
             stacks.mark_deleted(session, self.stack_id, reason)
             events.add(session, self.stack_id, status.DELETE, status.COMPLETE, reason)
+
+
+class StackRollbackLifecycle(task.Task):
+    """On revert: ROLLBACK_FAILED naming what could not be removed."""
+
+    def __init__(self, stack_id: str) -> None:
+        super().__init__(name="stack-rollback-lifecycle")
+        self.stack_id = stack_id
+
+    def execute(self) -> None:
+        """The operator's revert marked the stack ROLLBACK_IN_PROGRESS."""
+
+    def revert(self, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any) -> None:
+        rt = runtime.current()
+        failed = _failed_resources(rt, self.stack_id, status.DELETE)
+        listing = "; ".join(f"{name}: {why}" for name, why in failed)
+        reason = (
+            f"Rollback could not remove {len(failed)} resource(s): {listing}"
+            if failed
+            else _first_failure(flow_failures)
+        )
+        _set_stack(rt, self.stack_id, status.ROLLBACK, status.FAILED, reason)
+
+
+class CompleteStackRollback(task.Task):
+    def __init__(self, stack_id: str) -> None:
+        super().__init__(name="stack-rollback-complete")
+        self.stack_id = stack_id
+
+    def execute(self) -> None:
+        rt = runtime.current()
+        _set_stack(
+            rt,
+            self.stack_id,
+            status.ROLLBACK,
+            status.COMPLETE,
+            "Rolled back: every resource the failed create left was removed",
+        )

@@ -154,6 +154,11 @@ def release_for_repost(
     return result.rowcount == 1
 
 
+def operator_entry(reason: str) -> dict[str, Any]:
+    """A history entry for what an operator did to the flow."""
+    return _error("operator", reason)
+
+
 def _error(owner: str | None, error: str) -> dict[str, Any]:
     return {"at": models.utcnow().isoformat() + "Z", "owner": owner, "error": error}
 

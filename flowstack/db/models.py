@@ -130,6 +130,8 @@ class Flow(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     # Every failed attempt: [{"at", "owner", "error"}], for quarantine and operators.
     errors: Mapped[Any | None] = mapped_column(Json)
+    # Who asked to cancel (flowstack flow cancel); the runner stops at its next step.
+    cancel_requested: Mapped[str | None] = mapped_column(sa.String(NAME_LEN))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(onupdate=utcnow)
     finished_at: Mapped[dt.datetime | None]

@@ -65,6 +65,25 @@ class Fence:
                 ).scalar()
             )
 
+    def checkpoint(self, db: Database) -> None:
+        """At a step boundary: still the owner, and nobody asked to cancel.
+
+        :raises FencedOut: the flow was taken over.
+        :raises FlowCancelled: an operator cancelled the flow; the step fails
+            and the flow rolls back like after any failure.
+        """
+        if self.lost:
+            raise FencedOut(f"flow {self.flow_id}: this runner lost its claim")
+        with db.read_connection() as connection:
+            row = connection.execute(
+                sa.select(_FLOWS.c.epoch, _FLOWS.c.cancel_requested).where(
+                    _FLOWS.c.id == self.flow_id
+                )
+            ).first()
+        self._compare(row.epoch if row is not None else None)
+        if row.cancel_requested:
+            raise exceptions.FlowCancelled(flow_id=self.flow_id, by=row.cancel_requested)
+
     def revoke(self) -> None:
         """The jobboard says the claim is gone: stop before the next write."""
         self.lost = True

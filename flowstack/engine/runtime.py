@@ -48,6 +48,12 @@ class Runtime:
         if fence is not None:
             fence.verify(self.db)
 
+    def checkpoint(self, stack_id: str) -> None:
+        """At the start of a step: raise if the flow was taken over or cancelled."""
+        fence = self.fences.get(stack_id)
+        if fence is not None:
+            fence.checkpoint(self.db)
+
     @contextlib.contextmanager
     def write(self, stack_id: str) -> Iterator[sa.Connection]:
         """A write transaction on behalf of a stack's running flow, fenced.

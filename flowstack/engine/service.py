@@ -14,14 +14,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import taskflow.engines
-from taskflow.persistence import models as tf_models
-
 from flows import stack_flows
 from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
 from flowstack.db import events, flows, resources, stacks
-from flowstack.engine import views
+from flowstack.engine import flow_records, repair, views
 from flowstack.engine.runtime import Runtime
 from flowstack.engine.stack_cache import pseudo_parameters
 from flowstack.resources.base import StackInfo
@@ -114,15 +111,15 @@ class StackService:
         stack_id = str(uuid.uuid4())
         info = StackInfo(id=stack_id, name=name, project_id=ctx.project_id)
         validated = self._validate(tmpl, parameters or {}, info)
-        plan = _plan(tmpl, validated.dependencies, self.rt)
+        plan = flow_records.plan(self.rt, tmpl, validated.dependencies)
         timeout = timeout_mins or self.rt.conf.engine.stack_timeout_mins
         deadline = time.time() + timeout * 60
 
         public = {k: v for k, v in validated.parameters.items() if k not in validated.hidden}
         hidden = {k: v for k, v in validated.parameters.items() if k in validated.hidden}
         reason = "Stack CREATE started"
-        flow_detail = self._save_flow(
-            stack_id, "create", stack_flows.create_stack, stack_id, plan, deadline
+        flow_detail = flow_records.save_flow(
+            self.rt, stack_id, "create", stack_flows.create_stack, stack_id, plan, deadline
         )
         try:
             with self.rt.db.writer() as session:
@@ -164,10 +161,10 @@ class StackService:
                 )
             stack_id, data = row.id, row.template
         tmpl = template.from_mapping(data)
-        plan = _plan(tmpl, template.dependencies(tmpl), self.rt)
+        plan = flow_records.plan(self.rt, tmpl)
         deadline = time.time() + self.rt.conf.engine.stack_timeout_mins * 60
-        flow_detail = self._save_flow(
-            stack_id, "delete", stack_flows.delete_stack, stack_id, plan, deadline
+        flow_detail = flow_records.save_flow(
+            self.rt, stack_id, "delete", stack_flows.delete_stack, stack_id, plan, deadline
         )
         reason = "Stack DELETE started"
         with self.rt.db.writer() as session:
@@ -184,18 +181,6 @@ class StackService:
             flows.create(session, flow_detail.uuid, stack_id, ctx.project_id, "delete")
         self.dispatcher.dispatch(flow_detail.uuid)
         return {**self._summary(ctx, stack_id), "flow_id": flow_detail.uuid}
-
-    def _save_flow(
-        self, stack_id: str, operation: str, factory: Callable[..., Any], *args: Any
-    ) -> tf_models.FlowDetail:
-        """Persist a flow detail whose factory any runner can call again."""
-        book = tf_models.LogBook(f"stack-{stack_id}", uuid=stack_id)
-        flow_detail = tf_models.FlowDetail(f"{operation}-stack-{stack_id}", str(uuid.uuid4()))
-        flow_detail.meta["operation"] = operation
-        taskflow.engines.save_factory_details(flow_detail, factory, list(args), {})
-        book.add(flow_detail)
-        self.rt.backend.get_connection().save_logbook(book)
-        return flow_detail
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -260,6 +245,25 @@ class StackService:
         values = self.rt.secrets.decrypt(row.secret_outputs) if row.secret_outputs else {}
         return [{**o, "output_value": values.get(o["output_key"])} for o in row.outputs]
 
+    # -- repair (flowstack/engine/repair.py) ---------------------------------------------
+
+    def resume_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).resume(ctx, flow_id)
+
+    def retry_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).retry(ctx, flow_id)
+
+    def revert_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).revert(ctx, flow_id)
+
+    def cancel_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).cancel(ctx, flow_id)
+
+    def skip_step(
+        self, ctx: RequestContext, flow_id: str, step: str, result: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).skip(ctx, flow_id, step, result)
+
     def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
         return [
             {"resource_type": name, "description": self.rt.registry.get(name).description}
@@ -274,22 +278,3 @@ def _check_name(name: str) -> None:
             "letters, digits, '_', '-' and '.' (at most 255 characters)",
             field="name",
         )
-
-
-def _plan(
-    tmpl: template.Template, dependencies: Mapping[str, Any], rt: Runtime
-) -> list[dict[str, Any]]:
-    """The JSON-safe resource plan the flow factories compose from."""
-    plan = []
-    for name in template.dependency_order(dependencies):
-        plugin = rt.registry.get(tmpl.resources[name].type)
-        plan.append(
-            {
-                "name": name,
-                "type": plugin.type_name,
-                "needs": sorted(dependencies.get(name, ())),
-                "create_polls": plugin.create_polls,
-                "delete_polls": plugin.delete_polls,
-            }
-        )
-    return plan

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime
 import json
 import threading
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from taskflow import exceptions as tf_exc
+from taskflow import states as tf_states
 from taskflow.persistence import models as tf_models
 from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence.backends.sqlalchemy import tables as tf_tables
@@ -43,6 +45,14 @@ _UPDATE_ATOM = sa.update(TABLES.atomdetails).where(
     TABLES.atomdetails.c.uuid == sa.bindparam("where_uuid")
 )
 PROGRESS = "progress"
+# Timings kept in an atom's meta (see _stamp).
+STARTED_AT = "started_at"
+ENDED_AT = "ended_at"
+REVERT_STARTED_AT = "revert_started_at"
+REVERTED_AT = "reverted_at"
+_ENDED = frozenset(
+    {tf_states.SUCCESS, tf_states.FAILURE, tf_states.REVERTED, tf_states.REVERT_FAILURE}
+)
 _REMEMBERED_ATOMS = 100_000
 
 
@@ -76,6 +86,7 @@ class Connection(impl_sqlalchemy.Connection):
         self._fence = backend.fence
         # atom uuid -> fingerprint of what this process last wrote for it
         self._written: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._states: dict[str, str] = {}
         self._written_lock = threading.Lock()
 
     def close(self) -> None:
@@ -92,6 +103,10 @@ class Connection(impl_sqlalchemy.Connection):
             tf_exc.raise_with_cause(tf_exc.StorageFailure, f"Failed {what}")
 
     def update_atom_details(self, atom_detail: tf_models.AtomDetail) -> tf_models.AtomDetail:
+        with self._written_lock:
+            changed_state = self._states.get(atom_detail.uuid) != atom_detail.state
+        if changed_state:
+            _stamp(atom_detail)
         values = atom_detail.to_dict()
         fingerprint = _fingerprint(values)
         with self._written_lock:
@@ -103,8 +118,9 @@ class Connection(impl_sqlalchemy.Connection):
             raise tf_exc.NotFound(f"No atom details found with uuid '{atom_detail.uuid}'")
         with self._written_lock:
             self._written[atom_detail.uuid] = fingerprint
+            self._states[atom_detail.uuid] = atom_detail.state
             if len(self._written) > _REMEMBERED_ATOMS:
-                self._written.popitem(last=False)
+                self._states.pop(self._written.popitem(last=False)[0], None)
         return atom_detail
 
     def update_flow_details(
@@ -148,6 +164,20 @@ class Connection(impl_sqlalchemy.Connection):
     def upgrade(self) -> None:
         with self._write_lock:
             super().upgrade()
+
+
+def _stamp(atom_detail: tf_models.AtomDetail) -> None:
+    """When a step started and ended, in the atom's meta (written with its state).
+
+    TaskFlow keeps no timings of its own unless a listener saves them, which
+    would cost a write per step; the state change is being written anyway.
+    """
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+    meta = atom_detail.meta
+    if atom_detail.state in (tf_states.RUNNING, tf_states.REVERTING):
+        meta[STARTED_AT if atom_detail.state == tf_states.RUNNING else REVERT_STARTED_AT] = now
+    elif atom_detail.state in _ENDED:
+        meta[ENDED_AT if atom_detail.state != tf_states.REVERTED else REVERTED_AT] = now
 
 
 def _fingerprint(values: dict) -> str:

@@ -39,6 +39,11 @@ EXAMPLES = [
     (exceptions.NotFound("gone"), None),
     (exceptions.StackNotFound(name_or_id="web"), "Stack not found: web"),
     (
+        exceptions.IllegalFlowTransition(verb="retry", flow_id="f1", why="it completed"),
+        "Cannot retry flow f1: it completed",
+    ),
+    (exceptions.FlowCancelled(flow_id="f1", by="alice"), "Flow f1 cancelled by alice"),
+    (
         exceptions.ResourceNotFound(stack="s-1", resource="db"),
         "Resource 'db' not found in stack s-1",
     ),

@@ -58,7 +58,9 @@ class Engine:
 
 @pytest.fixture
 def engine(conf: cfg.ConfigOpts) -> Iterator[Engine]:
-    registry = Registry([*BUILTIN, plugins.Undeletable, plugins.Flaky, plugins.FailsInCreate])
+    registry = Registry(
+        [*BUILTIN, plugins.Undeletable, plugins.Flaky, plugins.FailsInCreate, plugins.Switchable]
+    )
     rt = Runtime.from_conf(conf, registry=registry)
     migration.sync(rt.db)
     install(rt)

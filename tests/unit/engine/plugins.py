@@ -60,3 +60,19 @@ class FailsInCreate(base.Resource):
     def handle_create(self, properties: dict[str, Any]) -> None:
         time.sleep(random.random() * 0.02)
         raise exceptions.ResourceFailure(resource=self.name, action="CREATE", reason="refused")
+
+
+class Switchable(base.Resource):
+    """Its create fails while ``BROKEN`` holds its name: a fault an operator can lift."""
+
+    type_name = "Test::Switchable"
+    BROKEN: set[str] = set()
+    CREATED: list[str] = []
+
+    def handle_create(self, properties: dict[str, Any]) -> None:
+        if self.name in self.BROKEN:
+            raise exceptions.ResourceFailure(
+                resource=self.name, action="CREATE", reason="the cloud is broken"
+            )
+        self.CREATED.append(self.name)
+        self.physical_id = f"switchable-{self.name}"
