@@ -32,7 +32,7 @@ class EmbeddedClient:
             rt, self.dispatcher, custom_constraints=nova_constraints(rt.services)
         )
         self.ctx = context.embedded()
-        if auto_migrate:
+        if auto_migrate and migration.current_version(rt.db) != migration.head_version():
             # The embedded default owns its SQLite file: bring it up to date
             # instead of asking a newcomer to run `flowstack-manage db sync`.
             migration.sync(rt.db)
