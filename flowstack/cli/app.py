@@ -29,7 +29,10 @@ class FlowstackApp(app.App):
         self.exit_code = 0
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
-        parser = super().build_option_parser(description, version, argparse_kwargs)
+        # No abbreviations: `flow list --state X` must not be read as --state-dir X.
+        parser = super().build_option_parser(
+            description, version, {"allow_abbrev": False, **(argparse_kwargs or {})}
+        )
         parser.add_argument(
             "--config-file",
             action="append",

@@ -18,7 +18,7 @@ from flows import stack_flows
 from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
 from flowstack.db import events, flows, resources, stacks
-from flowstack.engine import flow_records, repair, views
+from flowstack.engine import flow_records, flow_views, orphans, repair, views
 from flowstack.engine.runtime import Runtime
 from flowstack.engine.stack_cache import pseudo_parameters
 from flowstack.resources.base import StackInfo
@@ -263,6 +263,28 @@ class StackService:
         self, ctx: RequestContext, flow_id: str, step: str, result: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         return repair.Repair(self.rt, self.dispatcher).skip(ctx, flow_id, step, result)
+
+    # -- operators: flows and orphans (flow_views.py, orphans.py) -----------------------
+
+    def list_flows(self, ctx: RequestContext, **filters: Any) -> list[dict[str, Any]]:
+        return flow_views.list_flows(self.rt, ctx, **filters)
+
+    def show_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return flow_views.show_flow(self.rt, ctx, flow_id)
+
+    def flow_graph(self, ctx: RequestContext, flow_id: str) -> str:
+        return flow_views.flow_graph(self.rt, ctx, flow_id)
+
+    def list_orphans(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        return orphans.list_orphans(self.rt, ctx)
+
+    def delete_orphans(
+        self, ctx: RequestContext, server_ids: list[str] | None = None, *, delete_all: bool = False
+    ) -> list[dict[str, Any]]:
+        return orphans.delete_orphans(self.rt, ctx, server_ids or (), delete_all=delete_all)
+
+    def adopt_orphan(self, ctx: RequestContext, server_id: str) -> dict[str, Any]:
+        return orphans.adopt_orphan(self.rt, ctx, server_id)
 
     def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
         return [

@@ -177,7 +177,8 @@ def _stamp(atom_detail: tf_models.AtomDetail) -> None:
     if atom_detail.state in (tf_states.RUNNING, tf_states.REVERTING):
         meta[STARTED_AT if atom_detail.state == tf_states.RUNNING else REVERT_STARTED_AT] = now
     elif atom_detail.state in _ENDED:
-        meta[ENDED_AT if atom_detail.state != tf_states.REVERTED else REVERTED_AT] = now
+        reverting = atom_detail.state in (tf_states.REVERTED, tf_states.REVERT_FAILURE)
+        meta[REVERTED_AT if reverting else ENDED_AT] = now
 
 
 def _fingerprint(values: dict) -> str:
