@@ -33,14 +33,8 @@ DOT_TIMEOUT_SECS = 120
 
 
 def engine_call(app: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call the engine, or say clearly that the deployed engine's RPC API lacks the call."""
-    call = getattr(app.client, method, None)
-    if call is None:
-        raise exceptions.EngineError(
-            f"{method} is not available over RPC yet; run this command on a host with the "
-            "deployment's [database] configured and no transport_url (embedded mode)"
-        )
-    return call(*args, **kwargs)
+    """Call the engine, embedded or over RPC (both clients have every operator call)."""
+    return getattr(app.client, method)(*args, **kwargs)
 
 
 def as_text(value: Any) -> Any:

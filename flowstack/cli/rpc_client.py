@@ -130,3 +130,42 @@ class RpcClient:
 
     def list_resource_types(self) -> list[dict[str, Any]]:
         return self.engine.list_resource_types(self.ctx)
+
+    # -- 1.1: flows and orphans ------------------------------------------------------------
+
+    def list_flows(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.engine.list_flows(self.ctx, **filters)
+
+    def show_flow(self, flow: str) -> dict[str, Any]:
+        return self.engine.show_flow(self.ctx, flow)
+
+    def flow_graph(self, flow: str) -> str:
+        return self.engine.flow_graph(self.ctx, flow)
+
+    def resume_flow(self, flow: str) -> dict[str, Any]:
+        return self.engine.resume_flow(self.ctx, flow)
+
+    def retry_flow(self, flow: str) -> dict[str, Any]:
+        return self.engine.retry_flow(self.ctx, flow)
+
+    def revert_flow(self, flow: str) -> dict[str, Any]:
+        return self.engine.revert_flow(self.ctx, flow)
+
+    def cancel_flow(self, flow: str) -> dict[str, Any]:
+        return self.engine.cancel_flow(self.ctx, flow)
+
+    def skip_step(
+        self, flow: str, step: str, result: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self.engine.skip_step(self.ctx, flow, step, result)
+
+    def list_orphans(self) -> list[dict[str, Any]]:
+        return self.engine.list_orphans(self.ctx)
+
+    def delete_orphans(
+        self, server_ids: list[str] | None = None, *, delete_all: bool = False
+    ) -> list[dict[str, Any]]:
+        return self.engine.delete_orphans(self.ctx, server_ids, delete_all=delete_all)
+
+    def adopt_orphan(self, server_id: str) -> dict[str, Any]:
+        return self.engine.adopt_orphan(self.ctx, server_id)

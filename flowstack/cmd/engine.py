@@ -18,7 +18,9 @@ exits 0.  Usage::
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -31,7 +33,7 @@ from oslo_log import log as logging
 from flowstack import exceptions
 from flowstack.conf import loading
 from flowstack.conf import rpc as rpc_conf
-from flowstack.db import migration
+from flowstack.db import migration, services
 from flowstack.engine import dispatch
 from flowstack.engine.runtime import Runtime, install
 from flowstack.engine.service import Dispatcher, StackService
@@ -60,6 +62,9 @@ class EngineServer:
                 "(e.g. rabbit://user:password@host:5672/)"
             )
         self.conf = conf
+        self.name = f"engine:{socket.gethostname()}:{os.getpid()}"
+        self._stopping = threading.Event()
+        self._beating = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
         self.rt = Runtime.from_conf(conf)
         self.transport: oslo_messaging.Transport | None = None
         try:
@@ -92,6 +97,7 @@ class EngineServer:
     def start(self) -> None:
         install(self.rt)  # flows run here too when no jobboard is configured
         self.server.start()
+        self._beating.start()
         LOG.info(
             "flowstack-engine %s serving RPC API %s on exchange %s, topic %s",
             self.conf.rpc.host,
@@ -102,8 +108,14 @@ class EngineServer:
 
     def stop(self) -> None:
         """Stop taking calls, wait for those in progress, release everything."""
+        self._stopping.set()
         self.server.stop()
         self.server.wait()
+        try:
+            with self.rt.db.write_connection() as connection:
+                services.remove(connection, self.name)
+        except exceptions.FlowstackError:
+            LOG.warning("Could not remove %s from the services table", self.name)
         close = getattr(self.dispatcher, "close", None)
         if close is not None:
             close()
@@ -112,6 +124,20 @@ class EngineServer:
         install(None)
         self.rt.close()
         LOG.info("flowstack-engine %s stopped", self.conf.rpc.host)
+
+    def _beat(self) -> None:
+        """Mark this engine alive in the services table (`flowstack-manage service list`)."""
+        interval = self.conf.worker.service_heartbeat
+        while True:
+            try:
+                with self.rt.db.write_connection() as connection:
+                    services.beat(
+                        connection, self.name, "engine", socket.gethostname(), os.getpid()
+                    )
+            except Exception:  # the database may come back; keep beating
+                LOG.warning("Could not record this engine's heartbeat", exc_info=True)
+            if self._stopping.wait(interval):
+                return
 
 
 def main(argv: list[str] | None = None) -> int:

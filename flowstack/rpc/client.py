@@ -57,6 +57,9 @@ class EngineClient:
     * 1.0 - Initial version: create_stack, delete_stack, show_stack,
       list_stacks, list_resources, show_resource, list_events, show_output,
       validate_template, list_resource_types.
+    * 1.1 - The operator's calls: list_flows, show_flow, flow_graph,
+      resume_flow, retry_flow, revert_flow, cancel_flow, skip_step,
+      list_orphans, delete_orphans, adopt_orphan.
 
     How the API grows (Ironic's rule, so that mixed versions work during a
     rolling upgrade): a new argument or method bumps the minor version here
@@ -66,12 +69,9 @@ class EngineClient:
         version = "1.1" if new_arg is not None else "1.0"
 
     and :meth:`_call` refuses, before sending, a version above ``version_cap``.
-    The operator's flow calls (``list_flows``, ``show_flow``, resume...) come
-    as 1.x additions once the engine has them (StackService has no flow
-    queries yet).
     """
 
-    RPC_API_VERSION = "1.0"
+    RPC_API_VERSION = "1.1"
 
     def __init__(
         self,
@@ -200,6 +200,82 @@ class EngineClient:
 
     def list_resource_types(self, ctx: oslo_context.RequestContext) -> list[dict[str, Any]]:
         return self._call(ctx, "list_resource_types")
+
+    # -- 1.1: flows and orphans, for operators ---------------------------------------
+
+    def list_flows(
+        self,
+        ctx: oslo_context.RequestContext,
+        *,
+        state: str | None = None,
+        stack: str | None = None,
+        project: str | None = None,
+        older_than: int | None = None,
+    ) -> list[dict[str, Any]]:
+        return self._call(
+            ctx,
+            "list_flows",
+            version="1.1",
+            state=state,
+            stack=stack,
+            project=project,
+            older_than=older_than,
+        )
+
+    def show_flow(self, ctx: oslo_context.RequestContext, flow: str) -> dict[str, Any]:
+        return self._call(ctx, "show_flow", version="1.1", flow=flow)
+
+    def flow_graph(self, ctx: oslo_context.RequestContext, flow: str) -> str:
+        return self._call(ctx, "flow_graph", version="1.1", flow=flow)
+
+    def resume_flow(self, ctx: oslo_context.RequestContext, flow: str) -> dict[str, Any]:
+        return self._call(ctx, "resume_flow", version="1.1", flow=flow)
+
+    def retry_flow(self, ctx: oslo_context.RequestContext, flow: str) -> dict[str, Any]:
+        return self._call(ctx, "retry_flow", version="1.1", flow=flow)
+
+    def revert_flow(self, ctx: oslo_context.RequestContext, flow: str) -> dict[str, Any]:
+        return self._call(ctx, "revert_flow", version="1.1", flow=flow)
+
+    def cancel_flow(self, ctx: oslo_context.RequestContext, flow: str) -> dict[str, Any]:
+        return self._call(ctx, "cancel_flow", version="1.1", flow=flow)
+
+    def skip_step(
+        self,
+        ctx: oslo_context.RequestContext,
+        flow: str,
+        step: str,
+        result: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return self._call(
+            ctx,
+            "skip_step",
+            version="1.1",
+            flow=flow,
+            step=step,
+            result=dict(result) if result is not None else None,
+        )
+
+    def list_orphans(self, ctx: oslo_context.RequestContext) -> list[dict[str, Any]]:
+        return self._call(ctx, "list_orphans", version="1.1")
+
+    def delete_orphans(
+        self,
+        ctx: oslo_context.RequestContext,
+        server_ids: list[str] | None = None,
+        *,
+        delete_all: bool = False,
+    ) -> list[dict[str, Any]]:
+        return self._call(
+            ctx,
+            "delete_orphans",
+            version="1.1",
+            server_ids=list(server_ids) if server_ids else None,
+            delete_all=delete_all,
+        )
+
+    def adopt_orphan(self, ctx: oslo_context.RequestContext, server_id: str) -> dict[str, Any]:
+        return self._call(ctx, "adopt_orphan", version="1.1", server_id=server_id)
 
     # -- plumbing ----------------------------------------------------------------------
 

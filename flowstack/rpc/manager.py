@@ -79,9 +79,12 @@ class EngineManager:
     * 1.0 - Initial version: create_stack, delete_stack, show_stack,
       list_stacks, list_resources, show_resource, list_events, show_output,
       validate_template, list_resource_types.
+    * 1.1 - The operator's calls: list_flows, show_flow, flow_graph,
+      resume_flow, retry_flow, revert_flow, cancel_flow, skip_step,
+      list_orphans, delete_orphans, adopt_orphan.
     """
 
-    RPC_API_VERSION = "1.0"
+    RPC_API_VERSION = "1.1"
 
     # "target" is oslo.messaging's reserved endpoint attribute: the versions
     # this endpoint accepts (same major, minor up to RPC_API_VERSION).
@@ -170,3 +173,75 @@ class EngineManager:
     @_rpc_method()
     def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
         return self._service.list_resource_types(ctx)
+
+    # -- 1.1: flows and orphans, for operators ---------------------------------------
+
+    @_rpc_method(
+        state=optional(str, max_length=32),
+        stack=optional(str, max_length=255),
+        project=optional(str, max_length=255),
+        older_than=optional(int, minimum=0),
+    )
+    def list_flows(
+        self,
+        ctx: RequestContext,
+        *,
+        state: str | None,
+        stack: str | None,
+        project: str | None,
+        older_than: int | None,
+    ) -> list[dict[str, Any]]:
+        return self._service.list_flows(
+            ctx, state=state, stack=stack, project=project, older_than=older_than
+        )
+
+    @_rpc_method(flow=payload.FLOW)
+    def show_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
+        return self._service.show_flow(ctx, flow)
+
+    @_rpc_method(flow=payload.FLOW)
+    def flow_graph(self, ctx: RequestContext, *, flow: str) -> str:
+        return self._service.flow_graph(ctx, flow)
+
+    @_rpc_method(flow=payload.FLOW)
+    def resume_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
+        return self._service.resume_flow(ctx, flow)
+
+    @_rpc_method(flow=payload.FLOW)
+    def retry_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
+        return self._service.retry_flow(ctx, flow)
+
+    @_rpc_method(flow=payload.FLOW)
+    def revert_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
+        return self._service.revert_flow(ctx, flow)
+
+    @_rpc_method(flow=payload.FLOW)
+    def cancel_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
+        return self._service.cancel_flow(ctx, flow)
+
+    @_rpc_method(
+        flow=payload.FLOW, step=required(str, max_length=255), result=optional(dict, default=None)
+    )
+    def skip_step(
+        self, ctx: RequestContext, *, flow: str, step: str, result: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return self._service.skip_step(ctx, flow, step, result)
+
+    @_rpc_method()
+    def list_orphans(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        return self._service.list_orphans(ctx)
+
+    @_rpc_method(server_ids=optional(list, default=None), delete_all=optional(bool, default=False))
+    def delete_orphans(
+        self, ctx: RequestContext, *, server_ids: list[str] | None, delete_all: bool
+    ) -> list[dict[str, Any]]:
+        if server_ids is not None and not all(isinstance(s, str) for s in server_ids):
+            raise exceptions.InvalidRequest(
+                "delete_orphans: field 'server_ids' must be an array of strings",
+                field="server_ids",
+            )
+        return self._service.delete_orphans(ctx, server_ids, delete_all=delete_all)
+
+    @_rpc_method(server_id=required(str, max_length=255))
+    def adopt_orphan(self, ctx: RequestContext, *, server_id: str) -> dict[str, Any]:
+        return self._service.adopt_orphan(ctx, server_id)

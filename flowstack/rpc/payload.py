@@ -67,6 +67,7 @@ def optional(kind: type, default: Any = None, **limits: Any) -> Field:
 STACK = required(str, max_length=255)  # a stack's name or id
 TEMPLATE = required(str)  # its size is the engine's check ([engine] max_template_size)
 PARAMETERS = optional(dict, default=None)
+FLOW = required(str, max_length=64)  # a flow's id
 
 
 def check(method: str, payload: Mapping[str, Any], fields: Mapping[str, Field]) -> dict[str, Any]:

@@ -7,13 +7,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from flowstack import context, exceptions
-from flowstack.cli import flows as flow_cli
-from flowstack.cli.rpc_client import RpcClient
 from tests.unit.cli.test_cli import FAILING, Cli
 
 
@@ -125,11 +121,3 @@ def test_list_by_state(
     assert cli.json("flow", "list", "--state", "SUCCESS") == []
     bogus = cli("flow", "list", "--state", "bogus")
     assert bogus.returncode == 1 and "unknown flow state 'bogus'" in bogus.stderr
-
-
-def test_over_rpc_the_calls_say_they_are_not_available_yet() -> None:
-    client = RpcClient(engine=SimpleNamespace(), ctx=context.embedded())
-    app = SimpleNamespace(client=client)
-    for method in ("list_flows", "show_flow", "flow_graph", "list_orphans", "adopt_orphan"):
-        with pytest.raises(exceptions.EngineError, match=f"{method} is not available over RPC"):
-            flow_cli.engine_call(app, method)
