@@ -255,8 +255,18 @@ class NovaServer(base.Resource):
         if self.data.get("create_sent") is False:
             return False  # nothing can exist: skip the lookup
         tagged = self._tagged(intent)  # newest first, as Nova lists
-        found = [s for s in tagged if not _deleting(s)]
+        # A server that went to ERROR is a failed attempt (a retry after the
+        # operator fixed the cloud): remove it and boot afresh, never adopt it.
+        for failed in [s for s in tagged if s.get("status") == "ERROR" and not _deleting(s)]:
+            LOG.info("Deleting server %s of resource %s left in ERROR", failed["id"], self.name)
+            try:
+                self._delete_once(failed["id"])
+            except nova_api.NovaError as exc:  # handle_delete's sweep will find it again
+                LOG.warning("Could not delete failed server %s: %s", failed["id"], exc)
+        found = [s for s in tagged if not _deleting(s) and s.get("status") != "ERROR"]
         if not found:
+            if self.physical_id in {s["id"] for s in tagged}:
+                self.physical_id = None  # the recorded server was the failed one
             return False
         # Keep the recorded server, else the oldest ("created" has 1 s resolution).
         found.sort(
