@@ -76,9 +76,9 @@ class CreateResource(_ResourceTask):
 
     def execute(self, **inputs: Any) -> dict[str, Any] | None:
         rt = runtime.current()
-        rt.checkpoint(self.stack_id)  # taken over or cancelled: stop before acting
         stack = rt.stacks.get(self.stack_id)
-        loaded = resource_state.load(rt, stack, self.resource)
+        # Taken over or cancelled: stop before acting (checked in the same read).
+        loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
         plugin = loaded.plugin
         if (loaded.action, loaded.status) == (status.CREATE, status.COMPLETE):
             # Re-executed after the row was committed but before TaskFlow
@@ -156,9 +156,9 @@ class WaitForCreate(_ResourceTask):
 
     def execute(self) -> dict[str, Any]:
         rt = runtime.current()
-        rt.checkpoint(self.stack_id)  # taken over or cancelled: stop before acting
         stack = rt.stacks.get(self.stack_id)
-        loaded = resource_state.load(rt, stack, self.resource)
+        # Taken over or cancelled: stop before acting (checked in the same read).
+        loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
         plugin = loaded.plugin
         if (loaded.action, loaded.status) == (status.CREATE, status.COMPLETE):
             return resource_state.ready_state(rt, plugin)[1]
@@ -189,9 +189,9 @@ class DeleteResource(_ResourceTask):
 
     def execute(self, **inputs: Any) -> bool:
         rt = runtime.current()
-        rt.checkpoint(self.stack_id)  # taken over or cancelled: stop before acting
         stack = rt.stacks.get(self.stack_id)
-        loaded = resource_state.load(rt, stack, self.resource)
+        # Taken over or cancelled: stop before acting (checked in the same read).
+        loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
         if loaded.action == status.INIT or (loaded.action, loaded.status) == (
             status.DELETE,
             status.COMPLETE,
@@ -223,9 +223,9 @@ class WaitForDelete(_ResourceTask):
 
     def execute(self) -> bool:
         rt = runtime.current()
-        rt.checkpoint(self.stack_id)  # taken over or cancelled: stop before acting
         stack = rt.stacks.get(self.stack_id)
-        loaded = resource_state.load(rt, stack, self.resource)
+        # Taken over or cancelled: stop before acting (checked in the same read).
+        loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
         if loaded.action != status.DELETE or loaded.status == status.COMPLETE:
             return True
         plugin = loaded.plugin

@@ -72,14 +72,16 @@ class Fence:
         :raises FlowCancelled: an operator cancelled the flow; the step fails
             and the flow rolls back like after any failure.
         """
+        with db.read_connection() as connection:
+            self.checkpoint_on(connection)
+
+    def checkpoint_on(self, connection: sa.Connection) -> None:
+        """:meth:`checkpoint` inside a transaction the caller already has open."""
         if self.lost:
             raise FencedOut(f"flow {self.flow_id}: this runner lost its claim")
-        with db.read_connection() as connection:
-            row = connection.execute(
-                sa.select(_FLOWS.c.epoch, _FLOWS.c.cancel_requested).where(
-                    _FLOWS.c.id == self.flow_id
-                )
-            ).first()
+        row = connection.execute(
+            sa.select(_FLOWS.c.epoch, _FLOWS.c.cancel_requested).where(_FLOWS.c.id == self.flow_id)
+        ).first()
         self._compare(row.epoch if row is not None else None)
         if row.cancel_requested:
             raise exceptions.FlowCancelled(flow_id=self.flow_id, by=row.cancel_requested)

@@ -32,8 +32,13 @@ class Loaded:
         self.status = state
 
 
-def load(rt: Runtime, stack: StackDefinition, name: str) -> Loaded:
+def load(rt: Runtime, stack: StackDefinition, name: str, *, checkpoint: bool = False) -> Loaded:
+    """The resource's plugin as its row says; with ``checkpoint``, first (in the
+    same read) check that this runner still owns the flow and nobody cancelled it."""
+    fence = rt.fences.get(stack.info.id) if checkpoint else None
     with rt.db.read_connection() as connection:
+        if fence is not None:
+            fence.checkpoint_on(connection)
         row = resources.get_state(connection, stack.info.id, name)
     secret = rt.secrets.decrypt(row.secret_data) if row.secret_data else {}
     plugin_class = rt.registry.get(row.type)
