@@ -303,6 +303,23 @@ def resolve(snippet: Any, env: Env) -> Any:
     return snippet
 
 
+def resolve_each(
+    snippets: Mapping[str, Any], env: Env, errors: list[TemplateError]
+) -> dict[str, Any]:
+    """Resolve each entry on its own, so one bad entry does not hide the others.
+
+    An entry that cannot be resolved is reported in ``errors`` and left DEFERRED.
+    """
+    resolved: dict[str, Any] = {}
+    for key, snippet in snippets.items():
+        try:
+            resolved[key] = resolve(snippet, env)
+        except ResolutionError as exc:
+            errors.append(exc.error())
+            resolved[key] = DEFERRED
+    return resolved
+
+
 def iter_functions(snippet: Any) -> Iterator[Function]:
     """Every call in a parsed snippet, nested calls included."""
     if isinstance(snippet, Function):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flowstack.exceptions import FlowstackError, TemplateError, TemplateInvalid
-from flowstack.resources.properties import DEFERRED, validate_properties
+from flowstack.resources.properties import validate_properties
 from flowstack.template import functions, paths, secrecy
 from flowstack.template.model import Template
 from flowstack.template.validator import ResourceTypes
@@ -80,19 +80,6 @@ class _RuntimeEnv:
             raise functions.ResolutionError(where, str(exc)) from None
 
 
-def _resolve(
-    snippets: Mapping[str, Any], env: _RuntimeEnv, errors: list[TemplateError]
-) -> dict[str, Any]:
-    resolved: dict[str, Any] = {}
-    for key, snippet in snippets.items():
-        try:
-            resolved[key] = functions.resolve(snippet, env)
-        except functions.ResolutionError as exc:
-            errors.append(exc.error())
-            resolved[key] = DEFERRED
-    return resolved
-
-
 def resolve_properties(
     template: Template,
     resource_name: str,
@@ -112,7 +99,9 @@ def resolve_properties(
     resource = template.resources[resource_name]
     plugin = resource_types.get(resource.type)
     errors: list[TemplateError] = []
-    resolved = _resolve(resource.properties, _RuntimeEnv(template, context, tolerant=False), errors)
+    resolved = functions.resolve_each(
+        resource.properties, _RuntimeEnv(template, context, tolerant=False), errors
+    )
     if getattr(plugin, "accepts_any_properties", False):  # OS::Heat::None
         if errors:
             raise TemplateInvalid(errors=template.with_lines(errors))
@@ -140,7 +129,9 @@ def resolve_metadata(
     """
     resource = template.resources[resource_name]
     errors: list[TemplateError] = []
-    resolved = _resolve(resource.metadata, _RuntimeEnv(template, context, tolerant=False), errors)
+    resolved = functions.resolve_each(
+        resource.metadata, _RuntimeEnv(template, context, tolerant=False), errors
+    )
     if errors:
         raise TemplateInvalid(errors=template.with_lines(errors))
     return resolved

@@ -91,8 +91,8 @@ def validate(
     env = _ValidationEnv(values, pseudo_parameters)
     for name, resource in template.resources.items():
         path = paths.child("resources", name)
-        resolved = _resolve_each(resource.properties, env, errors)
-        _resolve_each(resource.metadata, env, errors)
+        resolved = functions.resolve_each(resource.properties, env, errors)
+        functions.resolve_each(resource.metadata, env, errors)
         plugin = plugins.get(name)
         if plugin is None or getattr(plugin, "accepts_any_properties", False):
             continue
@@ -107,7 +107,7 @@ def validate(
         errors.extend(found)
         warnings.extend(warned)
     for output in template.outputs.values():
-        _resolve_each({"value": output.value}, env, errors)
+        functions.resolve_each({"value": output.value}, env, errors)
     graph_of = dependencies(template)
     for cycle in graph.find_cycles(graph_of):
         errors.append(
@@ -212,20 +212,6 @@ def _check_attribute(
                 ),
             )
         )
-
-
-def _resolve_each(
-    snippets: Mapping[str, Any], env: functions.Env, errors: list[TemplateError]
-) -> dict[str, Any]:
-    """Resolve each entry on its own, so one bad entry does not hide the others."""
-    resolved: dict[str, Any] = {}
-    for key, snippet in snippets.items():
-        try:
-            resolved[key] = functions.resolve(snippet, env)
-        except functions.ResolutionError as exc:
-            errors.append(exc.error())
-            resolved[key] = DEFERRED
-    return resolved
 
 
 def dependencies(template: Template) -> dict[str, frozenset[str]]:
