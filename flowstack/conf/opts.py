@@ -2,7 +2,7 @@
 
 import itertools
 
-from flowstack.conf import engine, jobboard, nova, paths, rpc, secrets, worker
+from flowstack.conf import api, engine, jobboard, nova, paths, rpc, secrets, worker
 
 
 def list_opts() -> list:
@@ -20,6 +20,7 @@ def list_opts() -> list:
         rpc.list_opts(),
         jobboard.list_opts(),
         worker.list_opts(),
+        api.list_opts(),
     ):
         grouped.setdefault(group, []).extend(opts)
     return list(grouped.items())
