@@ -16,3 +16,17 @@ def resource(name: str) -> str:
 def deleted(name: str) -> str:
     """Marks a resource as gone, so the resources it depended on may go next."""
     return DELETED_PREFIX + name
+
+
+GROUP_PREFIX = "group:"
+VICTIMS = "victims"
+
+
+def group(name: str) -> str:
+    """A scaling group's record exists: its first members may be created."""
+    return GROUP_PREFIX + name
+
+
+def member_label(group_name: str, member: str) -> str:
+    """A member's name inside its parent stack's flow (apart from the parent's resources)."""
+    return f"{group_name}/{member}"

@@ -8,6 +8,11 @@ A stack's ``plan`` is a JSON-safe list, one entry per resource::
 ``needs`` are the resources it references or ``depends_on``.  Edges of the
 graph come from what tasks require and provide (``flows.keys``), so one
 ``add`` builds the whole graph in linear time.
+
+A scaling group's entry also has ``"group": {"id", "members", "create_polls",
+"delete_polls"}``: its members (resources of the group's nested stack) are
+created after the group is recorded and before it counts as created, and
+deleted before it is.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from typing import Any
 from taskflow import flow as tf_flow
 from taskflow.patterns import graph_flow, linear_flow
 
-from flows.tasks import resource_tasks, stack_tasks
+from flows import keys
+from flows.tasks import group_tasks, resource_tasks, stack_tasks
 from flows.tasks.retries import PollUntilReady
 
 Plan = list[Mapping[str, Any]]
@@ -69,29 +75,118 @@ def _delete_graph(stack_id: str, plan: Plan, deadline: float) -> graph_flow.Flow
 
 
 def _create_resource(stack_id: str, item: Mapping[str, Any], deadline: float) -> tf_flow.Flow:
-    name = item["name"]
-    create = resource_tasks.CreateResource(
-        stack_id, name, list(item["needs"]), deadline, polls=item["create_polls"]
+    if "group" in item:
+        return _create_group(stack_id, item, deadline)
+    return create_resource(
+        stack_id, item["name"], list(item["needs"]), deadline, polls=item["create_polls"]
     )
-    if not item["create_polls"]:
+
+
+def create_resource(
+    stack_id: str,
+    name: str,
+    needs: list[str],
+    deadline: float,
+    *,
+    polls: bool,
+    label: str | None = None,
+    after: list[str] | None = None,
+) -> tf_flow.Flow:
+    """Create one resource (start, then poll until ready when its type polls)."""
+    label = label or name
+    create = resource_tasks.CreateResource(
+        stack_id, name, needs, deadline, polls=polls, label=label, after=after
+    )
+    if not polls:
         return create
-    wait = linear_flow.Flow(f"wait-create-{name}", retry=PollUntilReady(f"poll-create:{name}"))
-    wait.add(resource_tasks.WaitForCreate(stack_id, name, deadline))
-    return linear_flow.Flow(f"resource-create-{name}").add(create, wait)
+    wait = linear_flow.Flow(f"wait-create-{label}", retry=PollUntilReady(f"poll-create:{label}"))
+    wait.add(resource_tasks.WaitForCreate(stack_id, name, deadline, label=label))
+    return linear_flow.Flow(f"resource-create-{label}").add(create, wait)
+
+
+def _create_group(stack_id: str, item: Mapping[str, Any], deadline: float) -> tf_flow.Flow:
+    """Record the group, create its first members in parallel, then complete it."""
+    name, group = item["name"], item["group"]
+    labels = [keys.member_label(name, m) for m in group["members"]]
+    flow = linear_flow.Flow(f"resource-create-{name}")
+    flow.add(
+        resource_tasks.CreateResource(
+            stack_id, name, list(item["needs"]), deadline, polls=True, provides=keys.group(name)
+        )
+    )
+    if labels:
+        members = graph_flow.Flow(f"create-members-{name}")
+        members.add(
+            *(
+                create_resource(
+                    group["id"],
+                    member,
+                    [],
+                    deadline,
+                    polls=group["create_polls"],
+                    label=label,
+                    after=[keys.group(name)],
+                )
+                for member, label in zip(group["members"], labels, strict=True)
+            )
+        )
+        flow.add(members)
+    flow.add(
+        group_tasks.CompleteGroupCreate(
+            stack_id, name, group["id"], [keys.resource(label) for label in labels]
+        )
+    )
+    return flow
+
+
+def delete_resource(
+    stack_id: str,
+    name: str,
+    dependents: list[str],
+    deadline: float,
+    *,
+    polls: bool,
+    label: str | None = None,
+) -> tf_flow.Flow:
+    """Delete one resource (start, then poll until gone when its type polls)."""
+    label = label or name
+    delete = resource_tasks.DeleteResource(
+        stack_id, name, dependents, deadline, polls=polls, label=label
+    )
+    if not polls:
+        return delete
+    wait = linear_flow.Flow(f"wait-delete-{label}", retry=PollUntilReady(f"poll-delete:{label}"))
+    wait.add(resource_tasks.WaitForDelete(stack_id, name, deadline, label=label))
+    return linear_flow.Flow(f"resource-delete-{label}").add(delete, wait)
 
 
 def _delete_resource(
     stack_id: str, item: Mapping[str, Any], dependents: list[str], deadline: float
 ) -> tf_flow.Flow:
     name = item["name"]
-    delete = resource_tasks.DeleteResource(
-        stack_id, name, dependents, deadline, polls=item["delete_polls"]
+    if "group" not in item:
+        return delete_resource(stack_id, name, dependents, deadline, polls=item["delete_polls"])
+    group = item["group"]
+    flow = linear_flow.Flow(f"resource-delete-{name}")
+    if group["members"]:
+        members = graph_flow.Flow(f"delete-members-{name}")
+        members.add(
+            *(
+                delete_resource(
+                    group["id"],
+                    member,
+                    dependents,
+                    deadline,
+                    polls=group["delete_polls"],
+                    label=keys.member_label(name, member),
+                )
+                for member in group["members"]
+            )
+        )
+        flow.add(members)
+    return flow.add(
+        resource_tasks.DeleteResource(stack_id, name, dependents, deadline, polls=False)
     )
-    if not item["delete_polls"]:
-        return delete
-    wait = linear_flow.Flow(f"wait-delete-{name}", retry=PollUntilReady(f"poll-delete:{name}"))
-    wait.add(resource_tasks.WaitForDelete(stack_id, name, deadline))
-    return linear_flow.Flow(f"resource-delete-{name}").add(delete, wait)
 
 
 def _dependents(plan: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:

@@ -13,10 +13,15 @@ inside the package does.  The tree::
     │   ├── StackNotFound
     │   ├── ResourceNotFound
     │   ├── OutputNotFound
-    │   └── FlowNotFound
+    │   ├── FlowNotFound
+    │   ├── GroupNotFound
+    │   ├── PolicyNotFound
+    │   ├── WebhookNotFound          unknown and disabled tokens alike
+    │   └── ScaleEventNotFound
     ├── Conflict                     (HTTP 409)
     │   ├── StackExists
     │   ├── StackBusy                another flow is working on the stack
+    │   ├── GroupBusy                the group cannot change now (creating, deleting)
     │   └── IllegalFlowTransition    an operator verb that does not apply to the flow now
     ├── FlowCancelled                an operator cancelled the flow (fails its next step)
     ├── DatabaseUnavailable          the configured database cannot be reached
@@ -182,6 +187,27 @@ class FlowNotFound(NotFound):
     msg_fmt = "Flow not found: {flow_id}"
 
 
+class GroupNotFound(NotFound):
+    msg_fmt = "Scaling group not found: {group}"
+
+
+class PolicyNotFound(NotFound):
+    msg_fmt = "Scaling policy {policy!r} not found in stack {stack}"
+
+
+class WebhookNotFound(NotFound):
+    """Unknown, disabled and deleted webhooks look alike: nothing to probe.
+
+    Never carries the token (or its hash): the message is the same for all.
+    """
+
+    msg_fmt = "Webhook not found"
+
+
+class ScaleEventNotFound(NotFound):
+    msg_fmt = "Scale event not found: {receipt}"
+
+
 class Conflict(FlowstackError):
     """The request clashes with the current state."""
 
@@ -192,6 +218,10 @@ class StackExists(Conflict):
 
 class StackBusy(Conflict):
     msg_fmt = "Stack {name!r} is {status}; wait for the running operation to finish"
+
+
+class GroupBusy(Conflict):
+    msg_fmt = "Scaling group {group!r} is {state}: {why}"
 
 
 class IllegalFlowTransition(Conflict):

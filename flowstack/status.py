@@ -9,7 +9,11 @@ from typing import Final
 INIT: Final = "INIT"
 CREATE: Final = "CREATE"
 DELETE: Final = "DELETE"
+# A member whose server Nova reports in ERROR or gone (found by a health check).
+CHECK: Final = "CHECK"
 ROLLBACK: Final = "ROLLBACK"
+# A scaling group's nested stack while a converge flow changes its members.
+UPDATE: Final = "UPDATE"
 
 # Statuses
 IN_PROGRESS: Final = "IN_PROGRESS"

@@ -34,7 +34,12 @@ CANCELLED = "create cancelled: another resource failed and rollback is disabled"
 
 
 class _ResourceTask(task.Task):
-    """Shared construction: which stack, which resource, and until when."""
+    """Shared construction: which stack, which resource, and until when.
+
+    ``label`` names the task and the values it provides; it is the resource
+    name, except for a group's members inside their parent's flow
+    (``group/member-1``), which must not collide with the parent's resources.
+    """
 
     def __init__(
         self,
@@ -62,21 +67,31 @@ class CreateResource(_ResourceTask):
     """Resolve properties, record intent, then start (or finish) the create."""
 
     def __init__(
-        self, stack_id: str, resource: str, needs: list[str], deadline: float, *, polls: bool
+        self,
+        stack_id: str,
+        resource: str,
+        needs: list[str],
+        deadline: float,
+        *,
+        polls: bool,
+        label: str | None = None,
+        after: list[str] | None = None,
+        provides: str | None = None,
     ) -> None:
+        label = label or resource
         super().__init__(
-            f"create:{resource}",
+            f"create:{label}",
             stack_id,
             resource,
             deadline,
-            requires=[keys.resource(n) for n in needs],
-            provides=None if polls else keys.resource(resource),
+            requires=[keys.resource(n) for n in needs] + list(after or ()),
+            provides=provides or (None if polls else keys.resource(label)),
         )
         self.polls = polls
 
     def execute(self, **inputs: Any) -> dict[str, Any] | None:
         rt = runtime.current()
-        stack = rt.stacks.get(self.stack_id)
+        stack = rt.stacks.get(self.stack_id, self.resource)
         # Taken over or cancelled: stop before acting (checked in the same read).
         loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
         plugin = loaded.plugin
@@ -99,7 +114,7 @@ class CreateResource(_ResourceTask):
                 _transition(rt, stack, plugin, loaded.type_name, status.CREATE, status.IN_PROGRESS)
             plugin.handle_create(properties)
             if not self.polls:
-                return _complete_create(rt, stack, plugin, loaded.type_name, started_at)
+                return complete_create(rt, stack, plugin, loaded.type_name, started_at)
             if started_at is None:
                 _save_progress(rt, self.stack_id, self.resource, plugin)
             else:
@@ -145,16 +160,19 @@ class CreateResource(_ResourceTask):
 class WaitForCreate(_ResourceTask):
     """Poll the create until ready; raises ResourceNotReady to be polled again."""
 
-    def __init__(self, stack_id: str, resource: str, deadline: float) -> None:
+    def __init__(
+        self, stack_id: str, resource: str, deadline: float, *, label: str | None = None
+    ) -> None:
+        label = label or resource
         super().__init__(
-            f"wait-create:{resource}",
+            f"wait-create:{label}",
             stack_id,
             resource,
             deadline,
-            provides=keys.resource(resource),
+            provides=keys.resource(label),
         )
 
-    def execute(self) -> dict[str, Any]:
+    def execute(self, **inputs: Any) -> dict[str, Any]:
         rt = runtime.current()
         stack = rt.stacks.get(self.stack_id)
         # Taken over or cancelled: stop before acting (checked in the same read).
@@ -164,7 +182,7 @@ class WaitForCreate(_ResourceTask):
             return resource_state.ready_state(rt, plugin)[1]
         try:
             if _poll(rt, plugin, plugin.check_create_complete, self._check_deadline, status.CREATE):
-                return _complete_create(rt, stack, plugin, loaded.type_name)
+                return complete_create(rt, stack, plugin, loaded.type_name)
             _save_progress(rt, self.stack_id, self.resource, plugin)
         except Exception as exc:
             raise failures.record_create_failure(rt, stack, self.resource, loaded, exc) from exc
@@ -175,15 +193,24 @@ class DeleteResource(_ResourceTask):
     """Start deleting a resource; resources that never existed are skipped."""
 
     def __init__(
-        self, stack_id: str, resource: str, dependents: list[str], deadline: float, *, polls: bool
+        self,
+        stack_id: str,
+        resource: str,
+        dependents: list[str],
+        deadline: float,
+        *,
+        polls: bool,
+        label: str | None = None,
+        after: list[str] | None = None,
     ) -> None:
+        label = label or resource
         super().__init__(
-            f"delete:{resource}",
+            f"delete:{label}",
             stack_id,
             resource,
             deadline,
-            requires=[keys.deleted(n) for n in dependents],
-            provides=None if polls else keys.deleted(resource),
+            requires=[keys.deleted(n) for n in dependents] + list(after or ()),
+            provides=None if polls else keys.deleted(label),
         )
         self.polls = polls
 
@@ -212,16 +239,26 @@ class DeleteResource(_ResourceTask):
 
 
 class WaitForDelete(_ResourceTask):
-    def __init__(self, stack_id: str, resource: str, deadline: float) -> None:
+    def __init__(
+        self,
+        stack_id: str,
+        resource: str,
+        deadline: float,
+        *,
+        label: str | None = None,
+        after: list[str] | None = None,
+    ) -> None:
+        label = label or resource
         super().__init__(
-            f"wait-delete:{resource}",
+            f"wait-delete:{label}",
             stack_id,
             resource,
             deadline,
-            provides=keys.deleted(resource),
+            requires=list(after or ()),
+            provides=keys.deleted(label),
         )
 
-    def execute(self) -> bool:
+    def execute(self, **inputs: Any) -> bool:
         rt = runtime.current()
         stack = rt.stacks.get(self.stack_id)
         # Taken over or cancelled: stop before acting (checked in the same read).
@@ -288,7 +325,9 @@ def delete_until_gone(
 
 def _resolution(rt: Runtime, stack: StackDefinition, inputs: dict[str, Any]) -> TaskResolution:
     prefix = len(keys.RESOURCE_PREFIX)
-    results = {key[prefix:]: value for key, value in inputs.items()}
+    results = {
+        key[prefix:]: value for key, value in inputs.items() if key.startswith(keys.RESOURCE_PREFIX)
+    }
 
     def any_attributes(name: str) -> bool:
         definition = stack.template.resources[name]
@@ -327,7 +366,7 @@ def _poll(
         time.sleep(plugin.poll_delay(interval))
 
 
-def _complete_create(
+def complete_create(
     rt: Runtime,
     stack: StackDefinition,
     plugin: Resource,

@@ -35,7 +35,7 @@ def _failed_resources(rt: Runtime, stack_id: str, action: str) -> list[tuple[str
         ]
 
 
-def _first_failure(flow_failures: dict[str, Any] | None) -> str:
+def first_failure(flow_failures: dict[str, Any] | None) -> str:
     for failure in (flow_failures or {}).values():
         return failure.exception_str
     return "unknown failure"
@@ -61,7 +61,7 @@ class StackCreateLifecycle(task.Task):
                 else ""
             )
             disable_rollback = row.disable_rollback
-        why = why or _first_failure(flow_failures)
+        why = why or first_failure(flow_failures)
         if disable_rollback:
             _set_stack(rt, self.stack_id, status.CREATE, status.FAILED, why)
             return
@@ -149,7 +149,7 @@ class StackDeleteLifecycle(task.Task):
                 failures.stack_reason(status.DELETE, name, why) for name, why in failed
             )
         else:
-            reason = _first_failure(flow_failures)
+            reason = first_failure(flow_failures)
         _set_stack(rt, self.stack_id, status.DELETE, status.FAILED, reason)
 
 
@@ -183,7 +183,7 @@ class StackRollbackLifecycle(task.Task):
         reason = (
             f"Rollback could not remove {len(failed)} resource(s): {listing}"
             if failed
-            else _first_failure(flow_failures)
+            else first_failure(flow_failures)
         )
         _set_stack(rt, self.stack_id, status.ROLLBACK, status.FAILED, reason)
 

@@ -20,6 +20,7 @@ from oslo_log import log as logging
 from flowstack import exceptions
 from flowstack.conf import loading
 from flowstack.db import migration, services
+from flowstack.engine import dispatch
 from flowstack.engine.runtime import Runtime, install
 from flowstack.jobs import board as jobboard
 from flowstack.worker import reaper
@@ -39,6 +40,8 @@ class Worker:
         self.rt = rt
         self.name = name
         self.board = jobboard.open_board(rt.conf, name, persistence=rt.backend)
+        # A group's next convergence, started when one ends, goes to the board too.
+        rt.dispatcher = dispatch.JobboardDispatcher(self.board)
         self.conductor = FlowConductor(name, self.board, rt)
         self._stopping = threading.Event()
         self._threads = [

@@ -62,6 +62,9 @@ class Stack(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None]
     deleted_id: Mapped[str] = mapped_column(sa.String(UUID_LEN), default="")
+    # A scaling group's members live in a nested stack owned by the group's resource.
+    parent_id: Mapped[str | None] = mapped_column(sa.String(UUID_LEN), index=True)
+    parent_resource: Mapped[str | None] = mapped_column(sa.String(NAME_LEN))
 
 
 class Resource(Base):
@@ -132,8 +135,116 @@ class Flow(Base):
     errors: Mapped[Any | None] = mapped_column(Json)
     # Who asked to cancel (flowstack flow cancel); the runner stops at its next step.
     cancel_requested: Mapped[str | None] = mapped_column(sa.String(NAME_LEN))
+    # How to build the flow ({"factory", "args", "name"}), for flows recorded in
+    # the same transaction as the decision that needs them (scale, delete): any
+    # runner materialises the TaskFlow flow detail from it.
+    spec: Mapped[Any | None] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(onupdate=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class ScalingGroup(Base):
+    """An OS::Heat::AutoScalingGroup: capacity bounds, intent, and who converges it.
+
+    ``id`` is also the id of the nested stack that holds the members.
+    ``desired_capacity`` and ``generation`` change together, in the transaction
+    that accepts a trigger; a converge flow brings the members to the desired
+    count and records the generation it reached.  ``active_flow_id`` is the one
+    converge flow allowed to run on the group.
+    """
+
+    __tablename__ = "scaling_groups"
+
+    id: Mapped[str] = mapped_column(sa.String(UUID_LEN), primary_key=True)
+    stack_id: Mapped[str] = mapped_column(
+        sa.String(UUID_LEN), sa.ForeignKey("stacks.id", ondelete="CASCADE"), index=True
+    )
+    resource_name: Mapped[str] = mapped_column(sa.String(NAME_LEN))
+    project_id: Mapped[str] = mapped_column(sa.String(NAME_LEN), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    paused: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    min_size: Mapped[int] = mapped_column(sa.Integer)
+    max_size: Mapped[int] = mapped_column(sa.Integer)
+    desired_capacity: Mapped[int] = mapped_column(sa.Integer)
+    cooldown: Mapped[int] = mapped_column(sa.Integer, default=0)
+    generation: Mapped[int] = mapped_column(sa.Integer, default=0)
+    converged_generation: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_index: Mapped[int] = mapped_column(sa.Integer, default=1)
+    member_type: Mapped[str] = mapped_column(sa.String(NAME_LEN))
+    removal_policy: Mapped[str] = mapped_column(sa.String(32))
+    keep_partial_progress: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    rolling_updates: Mapped[Any | None] = mapped_column(Json)
+    active_flow_id: Mapped[str | None] = mapped_column(sa.String(UUID_LEN))
+    last_scaled_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class ScalingPolicy(Base):
+    """An OS::Heat::ScalingPolicy and its webhook (a capability URL).
+
+    Only the SHA-256 of the webhook token is stored here: looking a token up
+    needs its hash, and a leaked table does not leak working URLs.
+    """
+
+    __tablename__ = "scaling_policies"
+    __table_args__ = (sa.UniqueConstraint("token_hash", name="uniq_scaling_policies0token"),)
+
+    id: Mapped[str] = mapped_column(sa.String(UUID_LEN), primary_key=True)
+    group_id: Mapped[str] = mapped_column(
+        sa.String(UUID_LEN), sa.ForeignKey("scaling_groups.id", ondelete="CASCADE"), index=True
+    )
+    stack_id: Mapped[str] = mapped_column(
+        sa.String(UUID_LEN), sa.ForeignKey("stacks.id", ondelete="CASCADE"), index=True
+    )
+    resource_name: Mapped[str] = mapped_column(sa.String(NAME_LEN))
+    project_id: Mapped[str] = mapped_column(sa.String(NAME_LEN))
+    adjustment_type: Mapped[str] = mapped_column(sa.String(32))
+    scaling_adjustment: Mapped[int] = mapped_column(sa.Integer)
+    min_adjustment_step: Mapped[int | None] = mapped_column(sa.Integer)
+    cooldown: Mapped[int | None] = mapped_column(sa.Integer)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    last_executed_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ScaleEvent(Base):
+    """One trigger of a group (webhook, policy execution, resize) and its fate.
+
+    The receipt a webhook caller gets is this row's id; ``steps`` is the
+    decision log ("received", "coalesced", "clamped at max_size=10", ...).
+    ``idempotency_key`` is unique per group, so a duplicate delivery finds
+    the first receipt instead of scaling again.
+    """
+
+    __tablename__ = "scale_events"
+    __table_args__ = (
+        sa.UniqueConstraint("group_id", "idempotency_key", name="uniq_scale_events0key"),
+        sa.Index("ix_scale_events_group_received", "group_id", "received_at"),
+        sa.Index("ix_scale_events_group_status", "group_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(UUID_LEN), primary_key=True)
+    group_id: Mapped[str] = mapped_column(
+        sa.String(UUID_LEN), sa.ForeignKey("scaling_groups.id", ondelete="CASCADE")
+    )
+    project_id: Mapped[str] = mapped_column(sa.String(NAME_LEN))
+    policy_id: Mapped[str | None] = mapped_column(sa.String(UUID_LEN))
+    policy_name: Mapped[str | None] = mapped_column(sa.String(NAME_LEN))
+    source: Mapped[str] = mapped_column(sa.String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(NAME_LEN))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    steps: Mapped[Any] = mapped_column(Json)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    details: Mapped[Any | None] = mapped_column(Json)
+    desired_before: Mapped[int | None] = mapped_column(sa.Integer)
+    desired_after: Mapped[int | None] = mapped_column(sa.Integer)
+    generation: Mapped[int | None] = mapped_column(sa.Integer)
+    flow_id: Mapped[str | None] = mapped_column(sa.String(UUID_LEN))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
 
 

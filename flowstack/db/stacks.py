@@ -56,10 +56,46 @@ def status_of(connection: sa.Connection | orm.Session, stack_id: str) -> sa.Row 
     ).first()
 
 
+def get_by_id_row(connection: sa.Connection | orm.Session, stack_id: str) -> sa.Row:
+    """A stack's columns by id, without an ORM session (tasks use connections)."""
+    table = models.Stack.__table__
+    row = connection.execute(sa.select(table).where(table.c.id == stack_id)).first()
+    if row is None:
+        raise exceptions.StackNotFound(name_or_id=stack_id)
+    return row
+
+
+def update_template(connection: sa.Connection | orm.Session, stack_id: str, data: Any) -> None:
+    """A scaling group's nested stack gains or loses members."""
+    table = models.Stack.__table__
+    connection.execute(
+        sa.update(table)
+        .where(table.c.id == stack_id)
+        .values(template=data, updated_at=models.utcnow())
+    )
+
+
+def update_outputs(
+    connection: sa.Connection | orm.Session, stack_id: str, listing: Any, secret_values: str
+) -> None:
+    """Outputs change when a scaling group of the stack changes size."""
+    table = models.Stack.__table__
+    connection.execute(
+        sa.update(table)
+        .where(table.c.id == stack_id)
+        .values(outputs=listing, secret_outputs=secret_values)
+    )
+
+
 def list_live(session: orm.Session, project_id: str) -> Sequence[models.Stack]:
+    """Top-level live stacks (a scaling group's nested stack is shown with its group)."""
     query = (
         sa.select(models.Stack)
-        .where(models.Stack.project_id == project_id, models.Stack.deleted_id == "")
+        .where(
+            models.Stack.project_id == project_id,
+            models.Stack.deleted_id == "",
+            models.Stack.parent_id.is_(None),
+        )
         .order_by(models.Stack.created_at, models.Stack.name)
     )
     return session.scalars(query).all()

@@ -119,6 +119,11 @@ class Fences:
         with self._lock:
             return self._by_stack.get(stack_id)
 
+    def held(self) -> bool:
+        """Whether this process runs any flow now (else nothing needs fencing)."""
+        with self._lock:
+            return bool(self._by_stack)
+
     def revoke_flow(self, flow_id: str) -> None:
         with self._lock:
             for fence in self._by_stack.values():

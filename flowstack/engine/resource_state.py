@@ -35,7 +35,7 @@ class Loaded:
 def load(rt: Runtime, stack: StackDefinition, name: str, *, checkpoint: bool = False) -> Loaded:
     """The resource's plugin as its row says; with ``checkpoint``, first (in the
     same read) check that this runner still owns the flow and nobody cancelled it."""
-    fence = rt.fences.get(stack.info.id) if checkpoint else None
+    fence = rt.fence_for(stack.info.id) if checkpoint else None
     with rt.db.read_connection() as connection:
         if fence is not None:
             fence.checkpoint_on(connection)

@@ -12,7 +12,7 @@ from taskflow import states
 
 from flowstack import status
 from flowstack.db import events, flows, stacks
-from flowstack.engine import taskflow_engine
+from flowstack.engine import converge, flow_records, taskflow_engine
 from flowstack.engine.fencing import Fence, FencedOut
 from flowstack.engine.runtime import Runtime
 from flowstack.persistence.backend import Backend
@@ -59,6 +59,7 @@ def run(
         quarantine(rt, claim, fence, owner)
         return QUARANTINED
     rt.fences.hold(claim.stack_id, fence)
+    follow_up = None
     try:
         backend = Backend(rt.db, fence)
         state, error = _run_once(rt, backend, flow_id)
@@ -83,11 +84,29 @@ def run(
             with rt.write(claim.stack_id) as connection:
                 _settle_stack(connection, claim, state, error)
                 flows.finish(connection, flow_id, state, error, owner=owner)
+                if claim.operation == converge.OPERATION:
+                    follow_up = converge.finish(connection, rt, claim.stack_id, flow_id, state)
         except FencedOut:
             return FENCED
         return state
     finally:
         rt.fences.release(claim.stack_id, fence)
+        if follow_up is not None:
+            start_recorded(rt, follow_up)
+
+
+def start_recorded(rt: Runtime, flow_id: str) -> None:
+    """Hand a flow recorded with a spec to whoever runs flows here.
+
+    Without a dispatcher (or if it fails) the flow stays PENDING in the
+    database, where the workers' reaper finds it.
+    """
+    try:
+        flow_records.materialise(rt, flow_id)
+        if rt.dispatcher is not None:
+            rt.dispatcher.dispatch(flow_id)
+    except Exception:
+        LOG.exception("Could not start flow %s; the reaper will post it", flow_id)
 
 
 def _settle_stack(connection: Any, claim: flows.Claim, state: str, error: str | None) -> None:
@@ -124,15 +143,20 @@ def quarantine(rt: Runtime, claim: flows.Claim, fence: Fence, owner: str) -> Non
         f"(last: {last}); an operator can resume it"
     )
     LOG.error("%s", reason)
-    action = status.DELETE if claim.operation == "delete" else status.CREATE
+    action = {"delete": status.DELETE, converge.OPERATION: status.UPDATE}.get(
+        claim.operation, status.CREATE
+    )
     with rt.db.write_connection() as connection:
         fence.check(connection)
         flows.finish(connection, claim.flow_id, QUARANTINED, reason, owner=owner)
         stacks.set_status(connection, claim.stack_id, action, status.FAILED, reason)
         events.add(connection, claim.stack_id, action, status.FAILED, reason)
+        if claim.operation == converge.OPERATION:
+            converge.finish(connection, rt, claim.stack_id, claim.flow_id, QUARANTINED)
 
 
 def _run_once(rt: Runtime, backend: Backend, flow_id: str) -> tuple[str, str | None]:
+    flow_records.materialise(rt, flow_id)  # a flow recorded with a spec, never run yet
     flow_detail = backend.get_connection().get_flow_details(flow_id)
     engine = taskflow.engines.load_from_detail(
         flow_detail,

@@ -21,7 +21,7 @@ from oslo_config import cfg
 
 from flowstack.clients import Clients
 from flowstack.db.session import Database
-from flowstack.engine.fencing import Fences
+from flowstack.engine.fencing import Fence, Fences
 from flowstack.engine.stack_cache import StackCache
 from flowstack.persistence.backend import Backend
 from flowstack.resources.registry import Registry
@@ -35,6 +35,8 @@ class Runtime:
     secrets: SecretBox
     registry: Registry
     services: Any = None  # clients of remote services, e.g. Nova
+    #: Who runs flows that flows start (a group's next convergence); None: the reaper.
+    dispatcher: Any = None
     stacks: StackCache = dataclasses.field(init=False)
     fences: Fences = dataclasses.field(init=False)
 
@@ -42,15 +44,29 @@ class Runtime:
         self.stacks = StackCache(self.db, self.secrets)
         self.fences = Fences()
 
+    def fence_for(self, stack_id: str) -> Fence | None:
+        """The claim this process holds on the flow working on a stack, if any.
+
+        A group's first members are created by its parent stack's create
+        flow (and removed by its delete flow): those writes to the nested
+        stack are fenced by the parent's claim.
+        """
+        fence = self.fences.get(stack_id)
+        if fence is None and self.fences.held():
+            parent = self.stacks.get(stack_id).parent_id
+            if parent is not None:
+                fence = self.fences.get(parent)
+        return fence
+
     def guard(self, stack_id: str) -> None:
         """Raise FencedOut if this process no longer owns the stack's running flow."""
-        fence = self.fences.get(stack_id)
+        fence = self.fence_for(stack_id)
         if fence is not None:
             fence.verify(self.db)
 
     def checkpoint(self, stack_id: str) -> None:
         """At the start of a step: raise if the flow was taken over or cancelled."""
-        fence = self.fences.get(stack_id)
+        fence = self.fence_for(stack_id)
         if fence is not None:
             fence.checkpoint(self.db)
 
@@ -61,7 +77,7 @@ class Runtime:
         If this process holds the stack's flow, the write happens only while
         that claim is still the current one (see :mod:`flowstack.engine.fencing`).
         """
-        fence = self.fences.get(stack_id)
+        fence = self.fence_for(stack_id)
         with self.db.write_connection() as connection:
             if fence is not None:
                 fence.check(connection)

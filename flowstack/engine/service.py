@@ -17,9 +17,10 @@ from typing import Any
 from flows import stack_flows
 from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
-from flowstack.db import events, flows, resources, stacks
+from flowstack.db import events, flows, groups, resources, stacks
 from flowstack.engine import flow_records, flow_views, orphans, repair, views
 from flowstack.engine.runtime import Runtime
+from flowstack.engine.scaling import ScalingOps
 from flowstack.engine.stack_cache import pseudo_parameters
 from flowstack.resources.base import StackInfo
 
@@ -45,6 +46,9 @@ class StackService:
         self.rt = rt
         self.dispatcher = dispatcher
         self.custom_constraints = dict(custom_constraints or {})
+        self.scaling = ScalingOps(rt, dispatcher)
+        if rt.dispatcher is None:
+            rt.dispatcher = dispatcher  # runs a group's next convergence
 
     # -- validation ------------------------------------------------------------------
 
@@ -111,7 +115,16 @@ class StackService:
         stack_id = str(uuid.uuid4())
         info = StackInfo(id=stack_id, name=name, project_id=ctx.project_id)
         validated = self._validate(tmpl, parameters or {}, info)
-        plan = flow_records.plan(self.rt, tmpl, validated.dependencies)
+        first_members = flow_records.initial_members(
+            self.rt, tmpl, validated.parameters, pseudo_parameters(info)
+        )
+        plan = flow_records.plan(
+            self.rt,
+            tmpl,
+            validated.dependencies,
+            stack_id=stack_id,
+            group_members=first_members,
+        )
         timeout = timeout_mins or self.rt.conf.engine.stack_timeout_mins
         deadline = time.time() + timeout * 60
 
@@ -150,7 +163,13 @@ class StackService:
         return {**self._summary(ctx, stack_id), "flow_id": flow_detail.uuid}
 
     def delete_stack(self, ctx: RequestContext, name_or_id: str) -> dict[str, Any]:
-        """Start deleting a stack (every resource after its dependents)."""
+        """Start deleting a stack (every resource after its dependents).
+
+        A stack with scaling groups is deleted only while none of them is
+        scaling: the groups are locked, marked DELETING (so no trigger starts
+        a new convergence) and their current members planned for deletion in
+        one transaction, which also records the flow.
+        """
         with self.rt.db.reader() as session:
             row = stacks.get(session, ctx.project_id, name_or_id)
             if row.deleted_id:
@@ -159,28 +178,48 @@ class StackService:
                 raise exceptions.StackBusy(
                     name=row.name, status=status.combined(row.action, row.status)
                 )
-            stack_id, data = row.id, row.template
+            stack_id, data, name = row.id, row.template, row.name
+            before = (row.action, row.status)
         tmpl = template.from_mapping(data)
-        plan = flow_records.plan(self.rt, tmpl)
         deadline = time.time() + self.rt.conf.engine.stack_timeout_mins * 60
-        flow_detail = flow_records.save_flow(
-            self.rt, stack_id, "delete", stack_flows.delete_stack, stack_id, plan, deadline
-        )
         reason = "Stack DELETE started"
-        with self.rt.db.writer() as session:
+        with self.rt.db.write_connection() as connection:
+            owned = groups.for_stack(connection, stack_id, lock=True)  # first: locks
+            scaling = [g for g in owned if g.active_flow_id]
+            if scaling:
+                raise exceptions.GroupBusy(
+                    group=scaling[0].resource_name,
+                    state="scaling",
+                    why=f"scale flow {scaling[0].active_flow_id} is running; "
+                    "delete the stack once it has finished",
+                )
             if not stacks.set_status(
-                session,
-                stack_id,
-                status.DELETE,
-                status.IN_PROGRESS,
-                reason,
-                only_if=(row.action, row.status),
+                connection, stack_id, status.DELETE, status.IN_PROGRESS, reason, only_if=before
             ):
-                raise exceptions.StackBusy(name=row.name, status="changing")
-            events.add(session, stack_id, status.DELETE, status.IN_PROGRESS, reason)
-            flows.create(session, flow_detail.uuid, stack_id, ctx.project_id, "delete")
-        self.dispatcher.dispatch(flow_detail.uuid)
-        return {**self._summary(ctx, stack_id), "flow_id": flow_detail.uuid}
+                raise exceptions.StackBusy(name=name, status="changing")
+            for group in owned:
+                groups.update(connection, group.id, status=groups.DELETING)
+            groups.disable_policies(connection, stack_id)
+            plan = flow_records.plan(
+                self.rt,
+                tmpl,
+                stack_id=stack_id,
+                group_members=flow_records.current_members(connection, stack_id),
+            )
+            events.add(connection, stack_id, status.DELETE, status.IN_PROGRESS, reason)
+            flow_id = flow_records.record_flow(
+                connection,
+                stack_id,
+                ctx.project_id,
+                "delete",
+                stack_flows.delete_stack,
+                stack_id,
+                plan,
+                deadline,
+            )
+        flow_records.materialise(self.rt, flow_id)
+        self.dispatcher.dispatch(flow_id)
+        return {**self._summary(ctx, stack_id), "flow_id": flow_id}
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -285,6 +324,68 @@ class StackService:
 
     def adopt_orphan(self, ctx: RequestContext, server_id: str) -> dict[str, Any]:
         return orphans.adopt_orphan(self.rt, ctx, server_id)
+
+    # -- scaling groups (flowstack/engine/scaling.py) ---------------------------------------
+
+    def list_groups(self, ctx: RequestContext, stack: str | None = None) -> list[dict[str, Any]]:
+        return self.scaling.list_groups(ctx, stack)
+
+    def show_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
+        return self.scaling.show_group(ctx, group)
+
+    def resize_group(
+        self,
+        ctx: RequestContext,
+        group: str,
+        capacity: int,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        return self.scaling.resize_group(ctx, group, capacity, idempotency_key)
+
+    def pause_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
+        return self.scaling.pause_group(ctx, group)
+
+    def resume_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
+        return self.scaling.resume_group(ctx, group)
+
+    def explain_group(
+        self, ctx: RequestContext, group: str, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        return self.scaling.explain_group(ctx, group, limit)
+
+    def execute_policy(
+        self,
+        ctx: RequestContext,
+        stack: str,
+        policy: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        return self.scaling.execute_policy(ctx, stack, policy, idempotency_key)
+
+    def list_webhooks(self, ctx: RequestContext, stack: str | None = None) -> list[dict[str, Any]]:
+        return self.scaling.list_webhooks(ctx, stack)
+
+    def show_webhook(self, ctx: RequestContext, webhook: str) -> dict[str, Any]:
+        return self.scaling.show_webhook(ctx, webhook)
+
+    def list_scale_events(
+        self, ctx: RequestContext, group: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        return self.scaling.list_scale_events(ctx, group, limit)
+
+    def show_scale_event(self, ctx: RequestContext, receipt: str) -> dict[str, Any]:
+        return self.scaling.show_scale_event(ctx, receipt)
+
+    def signal_webhook(
+        self,
+        ctx: RequestContext,
+        token_hash: str,
+        idempotency_key: str | None,
+        source: str,
+        details: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """A webhook call: the token is the capability, whatever project ``ctx`` names."""
+        return self.scaling.signal_webhook(token_hash, idempotency_key, source, details)
 
     def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
         return [

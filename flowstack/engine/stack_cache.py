@@ -3,7 +3,10 @@
 Every resource task of a stack needs the parsed template and the parameter
 values; parsing a 1000-resource template in each of its 1000 tasks would
 make a create quadratic.  A stack's template and parameters never change
-while a flow runs, so they are cached by stack id.
+while a flow runs, so they are cached by stack id.  The one exception is a
+scaling group's nested stack, which gains members between flows; member
+names are never reused, so a cached template that lacks the member a task
+asks for is stale and is loaded again.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class StackDefinition:
     template: template.Template
     parameters: dict[str, Any]  # typed values, hidden ones and pseudo-parameters included
     disable_rollback: bool
+    parent_id: str | None = None  # a scaling group's nested stack: the group's stack
 
 
 class StackCache:
@@ -48,10 +52,11 @@ class StackCache:
         self._lock = threading.Lock()
         self._items: collections.OrderedDict[str, StackDefinition] = collections.OrderedDict()
 
-    def get(self, stack_id: str) -> StackDefinition:
+    def get(self, stack_id: str, resource: str | None = None) -> StackDefinition:
+        """The stack's definition; with ``resource``, one whose template defines it."""
         with self._lock:
             found = self._items.get(stack_id)
-            if found is not None:
+            if found is not None and (resource is None or resource in found.template.resources):
                 self._items.move_to_end(stack_id)
                 return found
         definition = self._load(stack_id)
@@ -70,10 +75,12 @@ class StackCache:
             if row.secret_parameters:
                 parameters.update(self._secrets.decrypt(row.secret_parameters))
             disable_rollback = row.disable_rollback
+            parent_id = row.parent_id
         parameters.update(pseudo_parameters(info))
         return StackDefinition(
             info=info,
             template=template.from_mapping(data),
             parameters=parameters,
             disable_rollback=disable_rollback,
+            parent_id=parent_id,
         )

@@ -10,6 +10,8 @@ GET      ``/_admin/servers``       every server ever created, deleted ones inclu
                                    "total_count": m}``; ``?live=true`` only live ones,
                                    ``?name=REGEX`` by name
 GET      ``/_admin/servers/{id}``  ``{"server": {...}}`` with its full ``history``
+POST     ``/_admin/servers/{id}/fail``  the server goes to ERROR with a fault (body:
+                                   ``{"message": ...}``), as after a compute host failure
 GET      ``/_admin/faults``        the fault configuration, with each rule's ``seen``/``fired``
 PUT      ``/_admin/faults``        replace it (body: a fault configuration, see ``faults``)
 PATCH    ``/_admin/faults``        add rules (lists are appended; ``seed``/``quota`` replaced)
@@ -60,6 +62,7 @@ class AdminApi:
         r = self.router
         r.add(r"/servers", GET=self.list_servers)
         r.add(r"/servers/(?P<server_id>[^/]+)", GET=self.show_server)
+        r.add(r"/servers/(?P<server_id>[^/]+)/fail", POST=self.fail_server)
         r.add(
             r"/faults",
             GET=self.get_faults,
@@ -99,6 +102,16 @@ class AdminApi:
             if record["id"] == server_id:
                 return Response(200, {"server": record})
         return _error(404, f"no server {server_id} was ever created")
+
+    def fail_server(self, request: Request, server_id: str) -> Response:
+        """A compute host failure: the server goes to ERROR with the given fault message."""
+        body = request.json() or {}
+        message = body.get("message") if isinstance(body, dict) else None
+        try:
+            self.state.fail_server(server_id, str(message or "Compute host failed"))
+        except KeyError:
+            return _error(404, f"no server {server_id} was ever created")
+        return Response(202, {"server_id": server_id})
 
     def get_faults(self, request: Request) -> Response:
         return Response(200, self.faults.snapshot())

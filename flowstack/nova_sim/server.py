@@ -314,6 +314,10 @@ class NovaSimulator:
                 return record
         raise KeyError(server_id)
 
+    def fail_server(self, server_id: str, message: str = "Compute host failed") -> None:
+        """Turn a server to ERROR with a fault from now on (a host failure, for tests)."""
+        self.state.fail_server(server_id, message)
+
     def reset(self, *, faults: bool = True) -> None:
         """Forget all servers and keypairs; with ``faults`` (default) clear faults too."""
         self.state.reset()

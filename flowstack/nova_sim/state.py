@@ -205,6 +205,16 @@ class CloudState:
                 used["ram"] += int(record.flavor.get("ram", 0))
         return used
 
+    def fail_server(self, server_id: str, message: str) -> None:
+        """Put a live server into ERROR with a fault, as a failed compute host does."""
+        with self.writing() as now:
+            record = self.servers.get(server_id)
+            if record is None:
+                raise KeyError(server_id)
+            record.error_since = now
+            record.error_fault = {"code": 500, "message": message, "created": now}
+            record.add_event(now, "failed", message=message)
+
     def admin_records(self, *, live_only: bool = False) -> list[dict[str, Any]]:
         """Every server ever created (oldest first), with status and history."""
         with self.reading() as now:

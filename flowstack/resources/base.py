@@ -65,6 +65,8 @@ class Resource(abc.ABC):
     #: Placeholders (OS::Heat::None) take any property and any attribute.
     accepts_any_properties: ClassVar[bool] = False
     accepts_any_attributes: ClassVar[bool] = False
+    #: A scaling group: its members are created by flows of their own (see flows.scale_flows).
+    is_group: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -82,6 +84,21 @@ class Resource(abc.ABC):
         self.services = services
         #: Set by the task: raises FencedOut when this runner lost the flow.
         self.guard: Callable[[], None] = _unguarded
+
+    @classmethod
+    def check_properties(
+        cls,
+        values: dict[str, Any],
+        path: str,
+        resource_types: Any,
+        custom_constraints: Any = None,
+    ) -> list[Any]:
+        """Rules across properties that a schema cannot say (``min_size <= max_size``).
+
+        Called after the schema check, at validation (run-time values are
+        DEFERRED) and again at run time; returns TemplateErrors.
+        """
+        return []
 
     @classmethod
     def secret_attributes(cls) -> frozenset[str]:
@@ -107,6 +124,14 @@ class Resource(abc.ABC):
 
     def check_delete_complete(self) -> bool:
         return True
+
+    def health(self) -> str | None:
+        """Why a resource in service is broken (its server went to ERROR), or None.
+
+        Scaling groups ask before each convergence and replace broken members.
+        Raise when the answer is unknown (the cloud is unreachable).
+        """
+        return None
 
     def poll_delay(self, default: float) -> float:
         """Seconds to wait before the next check; plugins may shorten it."""

@@ -31,7 +31,13 @@ from flowstack.template.resolution import (
     resolve_outputs,
     resolve_properties,
 )
-from flowstack.template.validator import ResourceTypes, ValidatedTemplate, dependencies, validate
+from flowstack.template.validator import (
+    ResourceTypes,
+    ValidatedTemplate,
+    dependencies,
+    static_properties,
+    validate,
+)
 
 __all__ = [
     "PSEUDO_PARAMETERS",
@@ -51,5 +57,6 @@ __all__ = [
     "resolve_metadata",
     "resolve_outputs",
     "resolve_properties",
+    "static_properties",
     "validate",
 ]

@@ -57,6 +57,10 @@ _CFN_HINTS = {
 }
 
 
+FAN_OUT = "__flowstack_members__"
+"""Key of an attribute value that spreads over a group's members (see GetAttr)."""
+
+
 class ResolutionError(Exception):
     """A function cannot produce a value; ``path`` is the place of the call."""
 
@@ -165,6 +169,11 @@ class GetAttr(Function):
         if value is DEFERRED or contains_deferred(keys):
             return DEFERRED
         walked = f"{self.resource}.{self.attribute}"
+        if isinstance(value, Mapping) and FAN_OUT in value:
+            return self._fan_out(value[FAN_OUT], keys, walked)
+        return self._walk(value, keys, walked)
+
+    def _walk(self, value: Any, keys: list[Any], walked: str) -> Any:
         for key in keys:
             if value is None:
                 return None
@@ -174,6 +183,18 @@ class GetAttr(Function):
             walked += f"[{key!r}]"
             value = selected
         return value
+
+    def _fan_out(self, spread: Mapping[str, Any], keys: list[Any], walked: str) -> Any:
+        """A group's ``outputs``/``outputs_list``: the path applies to each member."""
+        if not keys:
+            raise self.fail(
+                f"{walked} needs the name of a member attribute, e.g. [..., first_address]"
+            )
+        results = {
+            name: self._walk(attributes, keys, f"{walked}[{name!r}]")
+            for name, attributes in spread["members"]
+        }
+        return list(results.values()) if spread["as"] == "list" else results
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,15 @@ def resolve_properties(
         concealed=secrecy.concealed_keys(resource.properties, template, resource_types),
     )
     errors.extend(found)
+    if not errors and hasattr(plugin, "check_properties"):
+        errors.extend(
+            plugin.check_properties(
+                values,
+                paths.child(paths.child("resources", resource_name), "properties"),
+                resource_types,
+                custom_constraints,
+            )
+        )
     if errors:
         raise TemplateInvalid(errors=template.with_lines(errors))
     return values

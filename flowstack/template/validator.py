@@ -97,7 +97,7 @@ def validate(
         if plugin is None or getattr(plugin, "accepts_any_properties", False):
             continue
         concealed = secrecy.concealed_keys(resource.properties, template, resource_types)
-        _, found, warned = validate_properties(
+        checked, found, warned = validate_properties(
             getattr(plugin, "properties_schema", {}),
             resolved,
             paths.child(path, "properties"),
@@ -106,6 +106,12 @@ def validate(
         )
         errors.extend(found)
         warnings.extend(warned)
+        if not found and hasattr(plugin, "check_properties"):
+            errors.extend(
+                plugin.check_properties(
+                    checked, paths.child(path, "properties"), resource_types, custom_constraints
+                )
+            )
     for output in template.outputs.values():
         functions.resolve_each({"value": output.value}, env, errors)
     graph_of = dependencies(template)
@@ -228,3 +234,26 @@ def dependencies(template: Template) -> dict[str, frozenset[str]]:
         )
         for name, resource in template.resources.items()
     }
+
+
+def static_properties(
+    template: Template,
+    resource_name: str,
+    parameter_values: Mapping[str, Any],
+    pseudo_parameters: Mapping[str, str],
+) -> dict[str, Any]:
+    """A resource's properties as known before any resource exists.
+
+    Values that depend on other resources are :data:`DEFERRED`.  The engine
+    uses this where a flow's shape depends on a property (how many members a
+    scaling group starts with).
+    """
+    errors: list[TemplateError] = []
+    resolved = functions.resolve_each(
+        template.resources[resource_name].properties,
+        _ValidationEnv(parameter_values, pseudo_parameters),
+        errors,
+    )
+    if errors:
+        raise TemplateInvalid(errors=template.with_lines(errors))
+    return resolved if isinstance(resolved, dict) else {}

@@ -56,6 +56,17 @@ EXAMPLES = [
         "Output 'url' not found in stack web (outputs: none)",
     ),
     (exceptions.FlowNotFound(flow_id="f-1"), "Flow not found: f-1"),
+    (exceptions.GroupNotFound(group="web/asg"), "Scaling group not found: web/asg"),
+    (
+        exceptions.PolicyNotFound(stack="web", policy="up"),
+        "Scaling policy 'up' not found in stack web",
+    ),
+    (exceptions.WebhookNotFound(), "Webhook not found"),
+    (exceptions.ScaleEventNotFound(receipt="r-1"), "Scale event not found: r-1"),
+    (
+        exceptions.GroupBusy(group="asg", state="scaling", why="wait"),
+        "Scaling group 'asg' is scaling: wait",
+    ),
     (exceptions.Conflict("Flow f-1 was claimed by another runner"), None),
     (
         exceptions.StackExists(name="web"),

@@ -418,6 +418,20 @@ class NovaServer(base.Resource):
             raise self._failure(action, f"{exc} ({errors} checks in a row failed)") from exc
         LOG.warning("Checking resource %s failed transiently: %s", self.name, exc)
 
+    # -- health --------------------------------------------------------------------------
+
+    def health(self) -> str | None:
+        try:
+            server = self._show(self.physical_id)
+        except nova_api.NovaNotFound:
+            return f"server {self.physical_id} is gone from Nova (deleted out of band)"
+        state = server.get("status")
+        if state == "ERROR":
+            return f"server {self.physical_id} is in ERROR: {_fault(server)}"
+        if state in ("DELETED", "SOFT_DELETED"):
+            return f"server {self.physical_id} is {state}"
+        return None
+
     # -- attributes ----------------------------------------------------------------------
 
     def attributes(self) -> dict[str, Any]:

@@ -9,7 +9,16 @@ from alembic.runtime.migration import MigrationContext
 from flowstack.db import migration, models
 from flowstack.db.session import Database
 
-FLOWSTACK_TABLES = {"stacks", "resources", "events", "flows", "services"}
+FLOWSTACK_TABLES = {
+    "stacks",
+    "resources",
+    "events",
+    "flows",
+    "services",
+    "scaling_groups",
+    "scaling_policies",
+    "scale_events",
+}
 TASKFLOW_TABLES = {"logbooks", "flowdetails", "atomdetails"}
 
 

@@ -1,0 +1,112 @@
+"""Scale events: every trigger of a group with its receipt id and its fate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from flowstack import exceptions
+from flowstack.db import models
+
+Db = orm.Session | sa.Connection
+TABLE = models.ScaleEvent.__table__
+
+PENDING = "PENDING"  # accepted, waits for the next convergence (coalesced)
+IN_PROGRESS = "IN_PROGRESS"  # a converge flow is bringing the group to it
+COMPLETE = "COMPLETE"
+FAILED = "FAILED"
+REFUSED = "REFUSED"  # paused, in cooldown, group busy
+NOOP = "NOOP"  # nothing to change (already there, clamped)
+OPEN = (PENDING, IN_PROGRESS)
+TERMINAL = (COMPLETE, FAILED, REFUSED, NOOP)
+
+
+def insert(db: Db, **values: Any) -> None:
+    db.execute(sa.insert(TABLE).values(**values))
+
+
+def by_key(db: Db, group_id: str, key: str) -> sa.Row | None:
+    return db.execute(
+        sa.select(TABLE).where(TABLE.c.group_id == group_id, TABLE.c.idempotency_key == key)
+    ).first()
+
+
+def get(db: Db, project_id: str, receipt: str) -> sa.Row:
+    row = db.execute(
+        sa.select(TABLE).where(TABLE.c.id == receipt, TABLE.c.project_id == project_id)
+    ).first()
+    if row is None:
+        raise exceptions.ScaleEventNotFound(receipt=receipt)
+    return row
+
+
+def get_by_id(db: Db, receipt: str) -> sa.Row:
+    row = db.execute(sa.select(TABLE).where(TABLE.c.id == receipt)).first()
+    if row is None:
+        raise exceptions.ScaleEventNotFound(receipt=receipt)
+    return row
+
+
+def for_group(db: Db, group_id: str, limit: int) -> Sequence[sa.Row]:
+    """The newest ``limit`` events of a group, oldest first."""
+    newest = (
+        sa.select(TABLE)
+        .where(TABLE.c.group_id == group_id)
+        .order_by(TABLE.c.received_at.desc(), TABLE.c.id.desc())
+        .limit(limit)
+    ).subquery()
+    return db.execute(sa.select(newest).order_by(newest.c.received_at, newest.c.id)).all()
+
+
+def for_project(db: Db, project_id: str, limit: int) -> Sequence[sa.Row]:
+    newest = (
+        sa.select(TABLE)
+        .where(TABLE.c.project_id == project_id)
+        .order_by(TABLE.c.received_at.desc(), TABLE.c.id.desc())
+        .limit(limit)
+    ).subquery()
+    return db.execute(sa.select(newest).order_by(newest.c.received_at, newest.c.id)).all()
+
+
+def open_events(db: Db, group_id: str) -> Sequence[sa.Row]:
+    return db.execute(
+        sa.select(TABLE.c.id, TABLE.c.steps, TABLE.c.generation, TABLE.c.status).where(
+            TABLE.c.group_id == group_id, TABLE.c.status.in_(OPEN)
+        )
+    ).all()
+
+
+def settle(
+    db: Db,
+    group_id: str,
+    up_to_generation: int | None,
+    state: str,
+    step: str,
+    *,
+    flow_id: str | None = None,
+    reason: str | None = None,
+) -> int:
+    """Close (or advance) the open events a convergence covered; returns how many.
+
+    ``up_to_generation`` None covers every open event.  Each event's decision
+    log gets ``step`` appended.
+    """
+    rows = [
+        r
+        for r in open_events(db, group_id)
+        if up_to_generation is None or (r.generation or 0) <= up_to_generation
+    ]
+    now = models.utcnow()
+    for row in rows:
+        values: dict[str, Any] = {"status": state, "steps": [*(row.steps or []), step]}
+        if state in TERMINAL:
+            values["finished_at"] = now
+        if flow_id is not None:
+            values["flow_id"] = flow_id
+        if reason is not None:
+            values["reason"] = reason
+        db.execute(sa.update(TABLE).where(TABLE.c.id == row.id).values(**values))
+    return len(rows)

@@ -1,0 +1,1 @@
+"""Autoscaling: the rules that turn triggers into a desired capacity, and member choice."""

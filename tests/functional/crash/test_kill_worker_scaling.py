@@ -1,0 +1,79 @@
+"""SIGKILL the worker that runs a scale-out: another worker finishes it.
+
+Two worker processes, PostgreSQL, a Redis jobboard and a Nova simulator
+process; the test plays the engine.  The group must end at its desired
+size, each member booted exactly once (the simulator counts servers by
+their ``flowstack:resource`` tag), and nothing orphaned.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from flowstack.db import groups
+from tests.functional.crash.harness import Deployment, eventually
+from tests.functional.crash.test_kill_worker import TAKEOVER_LIMIT, assert_resumed_elsewhere
+
+pytestmark = pytest.mark.slow
+
+GROUP = """
+heat_template_version: 2016-10-14
+resources:
+  asg:
+    type: OS::Heat::AutoScalingGroup
+    properties:
+      min_size: 1
+      max_size: 10
+      desired_capacity: 1
+      resource: {type: OS::Nova::Server, properties: {image: cirros, flavor: m1.tiny}}
+  up:
+    type: OS::Heat::ScalingPolicy
+    properties:
+      auto_scaling_group_id: {get_resource: asg}
+      adjustment_type: change_in_capacity
+      scaling_adjustment: 4
+"""
+
+
+def test_a_scale_out_resumes_on_another_worker(deployment: Deployment, takeover) -> None:
+    sim = deployment.start_sim(build_delay=3.0)
+    deployment.configure()
+    deployment.start_workers(2)
+    stack_id, _ = deployment.create_stack("web", GROUP)
+    stack = deployment.wait_settled(stack_id, timeout=60)
+    assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
+    service, ctx = deployment.service, deployment.ctx
+    group_id = service.show_group(ctx, "web/asg")["id"]
+
+    receipt = service.execute_policy(ctx, "web", "up")
+    flow_id = receipt["flow_id"]
+    assert receipt["status"] == "IN_PROGRESS" and flow_id
+    # Killed once the new servers are booting (their ids recorded, not ACTIVE yet).
+    eventually(
+        lambda: len(sim.servers(group_id)) == 5 and deployment.flow(flow_id).owner,
+        20,
+        "the four new servers to be booting",
+    )
+    victim = deployment.worker(deployment.flow(flow_id).owner)
+    killed_at = deployment.kill(victim)
+    owner, seconds = deployment.wait_takeover(flow_id, victim.name, killed_at, timeout=30)
+    takeover(seconds, "scale-out")
+    assert seconds < TAKEOVER_LIMIT
+
+    def settled() -> dict | None:
+        with deployment.db().read_connection() as connection:
+            row = groups.get(connection, group_id)
+        return None if row.active_flow_id else service.show_group(ctx, group_id)
+
+    group = eventually(settled, 60, "the scale-out to finish")
+    assert (group["desired_capacity"], group["current_size"]) == (5, 5)
+    event = service.show_scale_event(ctx, receipt["receipt_id"])
+    assert event["status"] == "COMPLETE", event
+    created = sim.created_per_resource(group_id)
+    assert created == collections.Counter({f"member-{n}": 1 for n in range(1, 6)}), created
+    members = {m["physical_id"] for m in group["members"]}
+    assert sim.live_ids() == members  # nothing orphaned, nothing missing
+    assert_resumed_elsewhere(deployment, flow_id, victim.name)
+    assert owner != victim.name
