@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
+
 from flowstack import exceptions
 
 
@@ -24,3 +27,19 @@ def read_template(path: str) -> str:
         raise exceptions.InvalidInput(f"cannot read template {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise exceptions.InvalidInput(f"template {path} is not UTF-8 text") from None
+
+
+def integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``low`` to ``high``, checked before any call."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            allowed = f"{low} or more" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({allowed})")
+        return value
+
+    return parse

@@ -169,3 +169,47 @@ class RpcClient:
 
     def adopt_orphan(self, server_id: str) -> dict[str, Any]:
         return self.engine.adopt_orphan(self.ctx, server_id)
+
+    # -- 1.2: autoscaling ----------------------------------------------------------------
+
+    def list_groups(self, stack: str | None = None) -> list[dict[str, Any]]:
+        return self.engine.list_groups(self.ctx, stack=stack)
+
+    def show_group(self, group: str) -> dict[str, Any]:
+        return self.engine.show_group(self.ctx, group)
+
+    def resize_group(
+        self, group: str, capacity: int, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        return self.engine.resize_group(self.ctx, group, capacity, idempotency_key=idempotency_key)
+
+    def pause_group(self, group: str) -> dict[str, Any]:
+        return self.engine.pause_group(self.ctx, group)
+
+    def resume_group(self, group: str) -> dict[str, Any]:
+        return self.engine.resume_group(self.ctx, group)
+
+    def explain_group(self, group: str, limit: int = 20) -> list[dict[str, Any]]:
+        return self.engine.explain_group(self.ctx, group, limit=limit)
+
+    def execute_policy(
+        self, stack: str, policy: str, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        return self.engine.execute_policy(self.ctx, stack, policy, idempotency_key=idempotency_key)
+
+    def list_webhooks(self, stack: str | None = None) -> list[dict[str, Any]]:
+        return self.engine.list_webhooks(self.ctx, stack=stack)
+
+    def show_webhook(self, webhook: str) -> dict[str, Any]:
+        return self.engine.show_webhook(self.ctx, webhook)
+
+    def list_scale_events(self, group: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        return self.engine.list_scale_events(self.ctx, group=group, limit=limit)
+
+    def show_scale_event(self, receipt: str) -> dict[str, Any]:
+        return self.engine.show_scale_event(self.ctx, receipt)
+
+    def signal_webhook(
+        self, token_hash: str, idempotency_key: str | None, source: str, details: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self.engine.signal_webhook(self.ctx, token_hash, idempotency_key, source, details)

@@ -60,6 +60,9 @@ class EngineClient:
     * 1.1 - The operator's calls: list_flows, show_flow, flow_graph,
       resume_flow, retry_flow, revert_flow, cancel_flow, skip_step,
       list_orphans, delete_orphans, adopt_orphan.
+    * 1.2 - Autoscaling: list_groups, show_group, resize_group, pause_group,
+      resume_group, explain_group, execute_policy, list_webhooks,
+      show_webhook, list_scale_events, show_scale_event, signal_webhook.
 
     How the API grows (Ironic's rule, so that mixed versions work during a
     rolling upgrade): a new argument or method bumps the minor version here
@@ -71,7 +74,7 @@ class EngineClient:
     and :meth:`_call` refuses, before sending, a version above ``version_cap``.
     """
 
-    RPC_API_VERSION = "1.1"
+    RPC_API_VERSION = "1.2"
 
     def __init__(
         self,
@@ -276,6 +279,104 @@ class EngineClient:
 
     def adopt_orphan(self, ctx: oslo_context.RequestContext, server_id: str) -> dict[str, Any]:
         return self._call(ctx, "adopt_orphan", version="1.1", server_id=server_id)
+
+    # -- 1.2: autoscaling ----------------------------------------------------------------
+    # A GROUP is the group's id, "STACK/RESOURCE", or a resource name unique in the project.
+
+    def list_groups(
+        self, ctx: oslo_context.RequestContext, stack: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._call(ctx, "list_groups", version="1.2", stack=stack)
+
+    def show_group(self, ctx: oslo_context.RequestContext, group: str) -> dict[str, Any]:
+        """The group's summary with its members and policies."""
+        return self._call(ctx, "show_group", version="1.2", group=group)
+
+    def resize_group(
+        self,
+        ctx: oslo_context.RequestContext,
+        group: str,
+        capacity: int,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Ask for ``capacity`` members; returns a receipt (the group clamps and converges)."""
+        return self._call(
+            ctx,
+            "resize_group",
+            version="1.2",
+            group=group,
+            capacity=capacity,
+            idempotency_key=idempotency_key,
+        )
+
+    def pause_group(self, ctx: oslo_context.RequestContext, group: str) -> dict[str, Any]:
+        return self._call(ctx, "pause_group", version="1.2", group=group)
+
+    def resume_group(self, ctx: oslo_context.RequestContext, group: str) -> dict[str, Any]:
+        return self._call(ctx, "resume_group", version="1.2", group=group)
+
+    def explain_group(
+        self, ctx: oslo_context.RequestContext, group: str, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """The group's latest decisions, newest last: why it did or did not scale."""
+        return self._call(ctx, "explain_group", version="1.2", group=group, limit=limit)
+
+    def execute_policy(
+        self,
+        ctx: oslo_context.RequestContext,
+        stack: str,
+        policy: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Run a stack's scaling policy (resource name or id) once; returns a receipt."""
+        return self._call(
+            ctx,
+            "execute_policy",
+            version="1.2",
+            stack=stack,
+            policy=policy,
+            idempotency_key=idempotency_key,
+        )
+
+    def list_webhooks(
+        self, ctx: oslo_context.RequestContext, stack: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._call(ctx, "list_webhooks", version="1.2", stack=stack)
+
+    def show_webhook(self, ctx: oslo_context.RequestContext, webhook: str) -> dict[str, Any]:
+        return self._call(ctx, "show_webhook", version="1.2", webhook=webhook)
+
+    def list_scale_events(
+        self, ctx: oslo_context.RequestContext, group: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        return self._call(ctx, "list_scale_events", version="1.2", group=group, limit=limit)
+
+    def show_scale_event(self, ctx: oslo_context.RequestContext, receipt: str) -> dict[str, Any]:
+        return self._call(ctx, "show_scale_event", version="1.2", receipt=receipt)
+
+    def signal_webhook(
+        self,
+        ctx: oslo_context.RequestContext,
+        token_hash: str,
+        idempotency_key: str | None,
+        source: str,
+        details: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Trigger the policy whose webhook token hashes to ``token_hash``; returns a receipt.
+
+        The caller (the API) hashes the token: the token itself never goes on
+        the bus.  The token is the capability, so ``ctx``'s project does not
+        scope this call; unknown and disabled tokens both raise WebhookNotFound.
+        """
+        return self._call(
+            ctx,
+            "signal_webhook",
+            version="1.2",
+            token_hash=token_hash,
+            idempotency_key=idempotency_key,
+            source=source,
+            details=dict(details),
+        )
 
     # -- plumbing ----------------------------------------------------------------------
 

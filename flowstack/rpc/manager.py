@@ -82,9 +82,12 @@ class EngineManager:
     * 1.1 - The operator's calls: list_flows, show_flow, flow_graph,
       resume_flow, retry_flow, revert_flow, cancel_flow, skip_step,
       list_orphans, delete_orphans, adopt_orphan.
+    * 1.2 - Autoscaling: list_groups, show_group, resize_group, pause_group,
+      resume_group, explain_group, execute_policy, list_webhooks,
+      show_webhook, list_scale_events, show_scale_event, signal_webhook.
     """
 
-    RPC_API_VERSION = "1.1"
+    RPC_API_VERSION = "1.2"
 
     # "target" is oslo.messaging's reserved endpoint attribute: the versions
     # this endpoint accepts (same major, minor up to RPC_API_VERSION).
@@ -245,3 +248,75 @@ class EngineManager:
     @_rpc_method(server_id=required(str, max_length=255))
     def adopt_orphan(self, ctx: RequestContext, *, server_id: str) -> dict[str, Any]:
         return self._service.adopt_orphan(ctx, server_id)
+
+    # -- 1.2: autoscaling ---------------------------------------------------------------
+
+    @_rpc_method(stack=payload.STACK_FILTER)
+    def list_groups(self, ctx: RequestContext, *, stack: str | None) -> list[dict[str, Any]]:
+        return self._service.list_groups(ctx, stack=stack)
+
+    @_rpc_method(group=payload.GROUP)
+    def show_group(self, ctx: RequestContext, *, group: str) -> dict[str, Any]:
+        return self._service.show_group(ctx, group)
+
+    @_rpc_method(
+        group=payload.GROUP, capacity=payload.CAPACITY, idempotency_key=payload.IDEMPOTENCY_KEY
+    )
+    def resize_group(
+        self, ctx: RequestContext, *, group: str, capacity: int, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return self._service.resize_group(ctx, group, capacity, idempotency_key=idempotency_key)
+
+    @_rpc_method(group=payload.GROUP)
+    def pause_group(self, ctx: RequestContext, *, group: str) -> dict[str, Any]:
+        return self._service.pause_group(ctx, group)
+
+    @_rpc_method(group=payload.GROUP)
+    def resume_group(self, ctx: RequestContext, *, group: str) -> dict[str, Any]:
+        return self._service.resume_group(ctx, group)
+
+    @_rpc_method(group=payload.GROUP, limit=payload.limit(20))
+    def explain_group(self, ctx: RequestContext, *, group: str, limit: int) -> list[dict[str, Any]]:
+        return self._service.explain_group(ctx, group, limit=limit)
+
+    @_rpc_method(stack=payload.STACK, policy=payload.NAME, idempotency_key=payload.IDEMPOTENCY_KEY)
+    def execute_policy(
+        self, ctx: RequestContext, *, stack: str, policy: str, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return self._service.execute_policy(ctx, stack, policy, idempotency_key=idempotency_key)
+
+    @_rpc_method(stack=payload.STACK_FILTER)
+    def list_webhooks(self, ctx: RequestContext, *, stack: str | None) -> list[dict[str, Any]]:
+        return self._service.list_webhooks(ctx, stack=stack)
+
+    @_rpc_method(webhook=payload.NAME)
+    def show_webhook(self, ctx: RequestContext, *, webhook: str) -> dict[str, Any]:
+        return self._service.show_webhook(ctx, webhook)
+
+    @_rpc_method(group=payload.GROUP_FILTER, limit=payload.limit(50))
+    def list_scale_events(
+        self, ctx: RequestContext, *, group: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        return self._service.list_scale_events(ctx, group=group, limit=limit)
+
+    @_rpc_method(receipt=payload.RECEIPT)
+    def show_scale_event(self, ctx: RequestContext, *, receipt: str) -> dict[str, Any]:
+        return self._service.show_scale_event(ctx, receipt)
+
+    @_rpc_method(
+        token_hash=payload.TOKEN_HASH,
+        idempotency_key=payload.IDEMPOTENCY_KEY,
+        source=payload.SIGNAL_SOURCE,
+        details=payload.SIGNAL_DETAILS,
+    )
+    def signal_webhook(
+        self,
+        ctx: RequestContext,
+        *,
+        token_hash: str,
+        idempotency_key: str | None,
+        source: str,
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The token is the capability: the service does not scope this call by project."""
+        return self._service.signal_webhook(ctx, token_hash, idempotency_key, source, details)

@@ -11,6 +11,8 @@ field, before anything is read or written.  What the engine checks anyway
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,8 +35,14 @@ class Field:
     kind: type
     required: bool = True
     default: Any = None
-    max_length: int | None = None
+    max_length: int | None = None  # characters of a string, keys of an object
     minimum: int | None = None
+    maximum: int | None = None
+    #: A string must match this whole; ``shape`` says how, in a refusal.
+    pattern: re.Pattern[str] | None = None
+    shape: str = ""
+    #: The most characters an object or array may take once written as JSON.
+    max_json: int | None = None
 
     def check(self, method: str, name: str, value: Any) -> Any:
         if value is None and not self.required:
@@ -50,6 +58,13 @@ class Field:
             raise _invalid(method, name, f"is longer than {self.max_length} characters")
         if self.minimum is not None and value < self.minimum:
             raise _invalid(method, name, f"must be at least {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise _invalid(method, name, f"must be at most {self.maximum}")
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            # The value is not quoted: it may be a secret's hash.
+            raise _invalid(method, name, f"must be {self.shape}")
+        if self.max_json is not None and len(json.dumps(value, default=str)) > self.max_json:
+            raise _invalid(method, name, f"is larger than {self.max_json} characters as JSON")
         if self.kind is dict and not all(isinstance(key, str) for key in value):
             raise _invalid(method, name, "must have string keys")
         return value
@@ -68,6 +83,28 @@ STACK = required(str, max_length=255)  # a stack's name or id
 TEMPLATE = required(str)  # its size is the engine's check ([engine] max_template_size)
 PARAMETERS = optional(dict, default=None)
 FLOW = required(str, max_length=64)  # a flow's id
+# A scaling group: its id, "STACK/RESOURCE", or a resource name.
+GROUP = required(str, max_length=2 * 255 + 1)
+GROUP_FILTER = optional(str, max_length=GROUP.max_length)
+STACK_FILTER = optional(str, max_length=255)
+NAME = required(str, max_length=255)  # a policy's or a webhook's name or id
+RECEIPT = required(str, max_length=64)  # a scale event's id
+IDEMPOTENCY_KEY = optional(str, max_length=255)
+MAX_LIMIT = 1000  # rows one listing call returns at most
+#: A scaling request's target size; at most what an SQL INTEGER holds (the group clamps it).
+CAPACITY = required(int, minimum=0, maximum=2**31 - 1)
+#: The lowercase hex sha256 of a webhook's token: the API hashes, the token stays there.
+TOKEN_HASH = required(
+    str, pattern=re.compile(r"[0-9a-f]{64}"), shape="64 lowercase hexadecimal characters"
+)
+SIGNAL_SOURCE = required(str, max_length=32)  # who signalled, e.g. "webhook" (its column)
+#: What a signal carried (an alarm's name and state...): a little, never a document.
+SIGNAL_DETAILS = required(dict, max_length=32, max_json=4096)
+
+
+def limit(default: int) -> Field:
+    """How many rows a listing call may ask for: 1 to MAX_LIMIT, ``default`` when left out."""
+    return optional(int, default=default, minimum=1, maximum=MAX_LIMIT)
 
 
 def check(method: str, payload: Mapping[str, Any], fields: Mapping[str, Field]) -> dict[str, Any]:

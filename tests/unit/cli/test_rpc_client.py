@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from flowstack import context, exceptions
 from flowstack.cli import rpc_client
 from flowstack.cli.rpc_client import RpcClient
+from flowstack.rpc.client import EngineClient
 
 
 class FakeEngine:
@@ -62,3 +64,67 @@ def test_who_asks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (ctx.project_id, ctx.user_id) == ("env-project", "env-user")
     ctx = rpc_client.request_context("option-project", "option-user")
     assert (ctx.project_id, ctx.user_id) == ("option-project", "option-user")
+
+
+class RecordingEngine:
+    """An EngineClient that records each call, checked against EngineClient's signature."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            bound = inspect.signature(getattr(EngineClient, name)).bind(None, *args, **kwargs)
+            bound.apply_defaults()
+            self.calls.append((name, dict(list(bound.arguments.items())[1:])))
+            return {"called": name}
+
+        return call
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs", "sent"),
+    [
+        ("list_groups", (), {}, {"stack": None}),
+        ("list_groups", (), {"stack": "web"}, {"stack": "web"}),
+        ("show_group", ("web/asg",), {}, {"group": "web/asg"}),
+        (
+            "resize_group",
+            ("asg", 3),
+            {"idempotency_key": "k"},
+            {"group": "asg", "capacity": 3, "idempotency_key": "k"},
+        ),
+        ("pause_group", ("asg",), {}, {"group": "asg"}),
+        ("resume_group", ("asg",), {}, {"group": "asg"}),
+        ("explain_group", ("asg",), {"limit": 5}, {"group": "asg", "limit": 5}),
+        (
+            "execute_policy",
+            ("web", "scale_up"),
+            {},
+            {"stack": "web", "policy": "scale_up", "idempotency_key": None},
+        ),
+        ("list_webhooks", (), {}, {"stack": None}),
+        ("show_webhook", ("w-1",), {}, {"webhook": "w-1"}),
+        ("list_scale_events", (), {"group": "asg"}, {"group": "asg", "limit": 50}),
+        ("show_scale_event", ("r-1",), {}, {"receipt": "r-1"}),
+        (
+            "signal_webhook",
+            ("ab" * 32, None, "webhook", {"alarm": "cpu"}),
+            {},
+            {
+                "token_hash": "ab" * 32,
+                "idempotency_key": None,
+                "source": "webhook",
+                "details": {"alarm": "cpu"},
+            },
+        ),
+    ],
+)
+def test_scaling_calls_go_to_the_engine_with_the_context(
+    method: str, args: tuple[Any, ...], kwargs: dict[str, Any], sent: dict[str, Any]
+) -> None:
+    engine = RecordingEngine()
+    ctx = context.RequestContext(project_id="p")
+    client = RpcClient(engine, ctx)  # type: ignore[arg-type]
+    assert getattr(client, method)(*args, **kwargs) == {"called": method}
+    assert engine.calls == [(method, {"ctx": ctx, **sent})]
