@@ -114,9 +114,9 @@ encryption_key_file = {workdir / "secret.key"}
 transport_url = rabbit://guest:guest@127.0.0.1:5672/
 [database]
 connection = {db_url}
-# PostgreSQL allows 100 connections here; 3 processes x (8 + 16) stay below.
+# PostgreSQL allows 100 connections here; 4 processes x (8 + 12) stay below.
 max_pool_size = 8
-max_overflow = 16
+max_overflow = 12
 [rpc]
 exchange = {namespace}
 topic = {namespace}-engine

@@ -12,10 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from flowstack import context
 from flowstack.api.app import Signal, current_request_id
+from flowstack.api.batching import Batcher
 from flowstack.conf import rpc as rpc_conf
+
+LOG = logging.getLogger(__name__)
 
 #: Who the API is on the bus; signal_webhook ignores the project (the token is the capability).
 SERVICE_PROJECT = "service"
@@ -29,34 +33,20 @@ def service_context() -> context.RequestContext:
     )
 
 
-def rpc_signal(engine: Any) -> Signal:
-    """``signal`` through an :class:`~flowstack.rpc.client.EngineClient`."""
+def rpc_batches(engine: Any) -> Batcher:
+    """``signal`` through the engine, the calls that arrive together in one RPC call."""
 
-    def signal(
-        token_hash: str, idempotency_key: str | None, source: str, details: dict[str, Any]
-    ) -> dict[str, Any]:
-        return engine.signal_webhook(  # type: ignore[no-any-return]
-            service_context(),
-            token_hash=token_hash,
-            idempotency_key=idempotency_key,
-            source=source,
-            details=details,
-        )
+    def send(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ctx = service_context()
+        LOG.debug("Sending %d webhook call(s) in request %s", len(calls), ctx.request_id)
+        return engine.signal_webhooks(ctx, calls)  # type: ignore[no-any-return]
 
-    return signal
+    return Batcher(send)
 
 
-def embedded_signal(client: Any) -> Signal:
-    """``signal`` through an :class:`~flowstack.cli.client.EmbeddedClient` (adds its ctx)."""
-
-    def signal(
-        token_hash: str, idempotency_key: str | None, source: str, details: dict[str, Any]
-    ) -> dict[str, Any]:
-        return client.signal_webhook(  # type: ignore[no-any-return]
-            token_hash=token_hash, idempotency_key=idempotency_key, source=source, details=details
-        )
-
-    return signal
+def embedded_batches(client: Any) -> Batcher:
+    """The same with the engine in this process (one transaction per group and batch)."""
+    return Batcher(client.signal_webhooks)
 
 
 def engine_signal(conf: cfg.ConfigOpts) -> tuple[Signal, Callable[[], None]]:
@@ -65,9 +55,11 @@ def engine_signal(conf: cfg.ConfigOpts) -> tuple[Signal, Callable[[], None]]:
         from flowstack.rpc.client import EngineClient
 
         engine = EngineClient.from_conf(conf)
-        return rpc_signal(engine), engine.close
+        batcher = rpc_batches(engine)
+        return batcher, lambda: (batcher.close(), engine.close())
     # Imported only here: it brings the whole engine (database, flows) into the process.
     from flowstack.cli.client import EmbeddedClient
 
     client = EmbeddedClient.from_conf(conf)
-    return embedded_signal(client), client.close
+    batcher = embedded_batches(client)
+    return batcher, lambda: (batcher.close(), client.close())

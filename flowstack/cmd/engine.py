@@ -83,6 +83,12 @@ class EngineServer:
                 serializer=RequestContextSerializer(),
                 access_policy=oslo_messaging.ExplicitRPCAccessPolicy,
             )
+            # One RPC thread per database connection the pool may hold (read by
+            # start()): more threads would only queue for connections.
+            conf.set_default(
+                "executor_thread_pool_size",
+                conf.database.max_pool_size + conf.database.max_overflow,
+            )
             if self.server.executor_type != "threading":  # pragma: no cover
                 raise exceptions.ConfigError(
                     f"oslo.messaging chose its {self.server.executor_type} executor; "

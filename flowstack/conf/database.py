@@ -15,6 +15,12 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     # better, and services that should wait longer can say so.
     conf.set_default("max_retries", 3, group="database")
     conf.set_default("retry_interval", 1, group="database")
+    # oslo.db keeps 5 connections and opens up to 50 more for bursts, closing
+    # each extra one after use: under a webhook storm the engine opened and
+    # closed a PostgreSQL connection per request (a backend fork each).
+    # Keep more, burst less: 16 + 16 per process.
+    conf.set_default("max_pool_size", 16, group="database")
+    conf.set_default("max_overflow", 16, group="database")
 
 
 def list_opts() -> list:

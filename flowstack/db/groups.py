@@ -55,10 +55,10 @@ def member_index(name: str) -> int:
 
 
 def get(db: Db, group_id: str, *, lock: bool = False) -> sa.Row:
-    query = sa.select(GROUPS).where(GROUPS.c.id == group_id)
     if lock:
-        query = query.with_for_update()
-    row = db.execute(query).first()
+        row = db.execute(_LOCK, {"group_id": group_id}).first()
+    else:
+        row = db.execute(sa.select(GROUPS).where(GROUPS.c.id == group_id)).first()
     if row is None:
         raise exceptions.GroupNotFound(group=group_id)
     return row
@@ -189,6 +189,26 @@ def get_policy(db: Db, policy_id_: str) -> sa.Row | None:
 
 def policy_by_token(db: Db, token_hash: str) -> sa.Row | None:
     return db.execute(sa.select(POLICIES).where(POLICIES.c.token_hash == token_hash)).first()
+
+
+# Built once: the webhook path runs them at every call.
+_BY_TOKENS = sa.select(POLICIES).where(
+    POLICIES.c.token_hash.in_(sa.bindparam("hashes", expanding=True))
+)
+_BY_IDS = sa.select(POLICIES).where(POLICIES.c.id.in_(sa.bindparam("ids", expanding=True)))
+_LOCK = sa.select(GROUPS).where(GROUPS.c.id == sa.bindparam("group_id")).with_for_update()
+
+
+def policies_by_token(db: Db, hashes: list[str]) -> dict[str, sa.Row]:
+    if not hashes:
+        return {}
+    return {r.token_hash: r for r in db.execute(_BY_TOKENS, {"hashes": sorted(set(hashes))})}
+
+
+def policies_by_id(db: Db, ids: set[str]) -> dict[str, sa.Row]:
+    if not ids:
+        return {}
+    return {r.id: r for r in db.execute(_BY_IDS, {"ids": sorted(ids)})}
 
 
 def find_policy(db: Db, project_id: str, stack_id: str | None, reference: str) -> sa.Row:

@@ -207,7 +207,6 @@ class ScalingPolicy(Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64))
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     last_executed_at: Mapped[dt.datetime | None]
-    last_used_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -225,6 +224,7 @@ class ScaleEvent(Base):
         sa.UniqueConstraint("group_id", "idempotency_key", name="uniq_scale_events0key"),
         sa.Index("ix_scale_events_group_received", "group_id", "received_at"),
         sa.Index("ix_scale_events_group_status", "group_id", "status"),
+        sa.Index("ix_scale_events_policy_received", "policy_id", "received_at"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(UUID_LEN), primary_key=True)

@@ -24,8 +24,36 @@ OPEN = (PENDING, IN_PROGRESS)
 TERMINAL = (COMPLETE, FAILED, REFUSED, NOOP)
 
 
+_INSERT = sa.insert(TABLE)
+_BY_KEYS = sa.select(TABLE).where(
+    TABLE.c.group_id == sa.bindparam("group_id"),
+    TABLE.c.idempotency_key.in_(sa.bindparam("keys", expanding=True)),
+)
+_BY_IDS = sa.select(TABLE).where(TABLE.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def insert(db: Db, **values: Any) -> None:
     db.execute(sa.insert(TABLE).values(**values))
+
+
+def insert_many(db: Db, events: list[dict[str, Any]]) -> None:
+    """Insert events with one statement (every dict has the same keys)."""
+    if events:
+        db.execute(_INSERT, events)
+
+
+def by_keys(db: Db, group_id: str, keys: list[str]) -> dict[str, Any]:
+    """The group's events already recorded under these idempotency keys, by key."""
+    if not keys:
+        return {}
+    found = db.execute(_BY_KEYS, {"group_id": group_id, "keys": sorted(set(keys))})
+    return {row.idempotency_key: row for row in found}
+
+
+def get_many(db: Db, ids: list[str]) -> dict[str, sa.Row]:
+    if not ids:
+        return {}
+    return {row.id: row for row in db.execute(_BY_IDS, {"ids": ids})}
 
 
 def by_key(db: Db, group_id: str, key: str) -> sa.Row | None:
@@ -69,6 +97,18 @@ def for_project(db: Db, project_id: str, limit: int) -> Sequence[sa.Row]:
         .limit(limit)
     ).subquery()
     return db.execute(sa.select(newest).order_by(newest.c.received_at, newest.c.id)).all()
+
+
+def last_received(db: Db, policy_ids: list[str]) -> dict[str, Any]:
+    """When each policy's webhook (or execution) was last received."""
+    if not policy_ids:
+        return {}
+    rows = db.execute(
+        sa.select(TABLE.c.policy_id, sa.func.max(TABLE.c.received_at))
+        .where(TABLE.c.policy_id.in_(policy_ids))
+        .group_by(TABLE.c.policy_id)
+    ).all()
+    return {policy_id: at for policy_id, at in rows}
 
 
 def open_events(db: Db, group_id: str) -> Sequence[sa.Row]:

@@ -74,7 +74,9 @@ def policy(row: Any) -> dict[str, Any]:
     }
 
 
-def webhook(row: Any, stack_name: str, *, detail: bool = False) -> dict[str, Any]:
+def webhook(
+    row: Any, stack_name: str, last_used: dt.datetime | None, *, detail: bool = False
+) -> dict[str, Any]:
     view = {
         "id": row.id,
         "stack_name": stack_name,
@@ -83,7 +85,7 @@ def webhook(row: Any, stack_name: str, *, detail: bool = False) -> dict[str, Any
         "enabled": bool(row.enabled),
         "fingerprint": webhooks.fingerprint(row.token_hash),
         "created_at": _time(row.created_at),
-        "last_used_at": _time(row.last_used_at),
+        "last_used_at": _time(last_used),
     }
     if detail:
         view["url_hint"] = URL_HINT

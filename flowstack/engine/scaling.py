@@ -26,6 +26,7 @@ import hmac
 import uuid
 from typing import Any
 
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
@@ -41,13 +42,93 @@ LOG = logging.getLogger(__name__)
 MAX_DETAILS = 20
 
 
+NOT_FOUND = "not_found"
+
+
+class _Row:
+    """An event as inserted, read like a row (no need to read it back)."""
+
+    def __init__(self, values: Any) -> None:
+        self.__dict__.update(values if isinstance(values, dict) else values._mapping)
+
+
+class _GroupState:
+    """A locked group's capacity as a batch of triggers changes it, in memory."""
+
+    def __init__(self, group: Any, policies: dict[str, Any]) -> None:
+        self.group = group
+        self.desired = group.desired_capacity
+        self.generation = group.generation
+        self.last_scaled_at = group.last_scaled_at
+        self.policies = policies
+        self.policies_acted: dict[str, Any] = {}
+
+    def decide(self, trigger: Trigger, now: Any) -> dict[str, Any]:
+        """The trigger's scale event; an accepted change moves the state."""
+        group = self.group
+        policy = trigger.policy
+        if policy is not None and policy.id in self.policies:
+            policy = self.policies[policy.id]
+        event: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "group_id": group.id,
+            "project_id": group.project_id,
+            "policy_id": policy.id if policy is not None else None,
+            "policy_name": policy.resource_name if policy is not None else None,
+            "source": trigger.source,
+            "idempotency_key": trigger.idempotency_key,
+            "details": trigger.details,
+            "received_at": now,
+            "desired_before": self.desired,
+            "desired_after": self.desired,
+            "generation": None,
+            "flow_id": None,
+            "reason": "",
+            "steps": [_received(trigger, policy)],
+            "finished_at": now,
+        }
+        last_acted = (
+            self.policies_acted.get(policy.id, policy.last_executed_at)
+            if policy is not None
+            else None
+        )
+        refusal = _refusal(group, policy, last_acted, self.last_scaled_at, now)
+        if refusal:
+            event["steps"].append(f"refused: {refusal}")
+            event.update(status=scale_events.REFUSED, reason=refusal)
+            return event
+        if group.active_flow_id:
+            event["steps"].append(f"coalesced (scale flow {group.active_flow_id[:8]} running)")
+        outcome = _outcome(group, self.desired, policy, trigger)
+        event["steps"].extend(outcome.steps)
+        if outcome.capacity == self.desired:
+            event["steps"].append("no change")
+            event.update(status=scale_events.NOOP, reason="no change")
+            return event
+        event["steps"].append(f"desired capacity {self.desired} -> {outcome.capacity}")
+        if group.active_flow_id:
+            event["steps"].append("waits for the next convergence")
+        self.generation += 1
+        self.desired = outcome.capacity
+        self.last_scaled_at = now
+        if policy is not None:
+            self.policies_acted[policy.id] = now
+        event.update(
+            status=scale_events.PENDING,
+            desired_after=outcome.capacity,
+            generation=self.generation,
+            finished_at=None,
+        )
+        return event
+
+
 @dataclasses.dataclass(frozen=True)
 class Trigger:
     source: str
     project_id: str
     idempotency_key: str | None = None
     details: dict[str, Any] | None = None
-    policy_id: str | None = None
+    policy: Any = None  # the policy's row, read before the transaction
     capacity: int | None = None  # a resize: the capacity asked for
     who: str | None = None
 
@@ -67,22 +148,55 @@ class ScalingOps:
         details: dict[str, Any] | None,
     ) -> dict[str, Any]:
         """A webhook call; unknown and disabled tokens raise the same WebhookNotFound."""
-        with self.rt.db.read_connection() as connection:
-            policy = groups.policy_by_token(connection, token_hash)
-        if (
-            policy is None
-            or not hmac.compare_digest(policy.token_hash, token_hash)
-            or not policy.enabled
-        ):
-            raise exceptions.WebhookNotFound()
-        trigger = Trigger(
-            source=f"webhook:{source}"[:32],
-            project_id=policy.project_id,
-            idempotency_key=idempotency_key,
-            details=_small(details),
-            policy_id=policy.id,
+        (result,) = self.signal_webhooks(
+            [
+                {
+                    "token_hash": token_hash,
+                    "idempotency_key": idempotency_key,
+                    "source": source,
+                    "details": details,
+                }
+            ]
         )
-        return self._trigger(policy.group_id, trigger, require_enabled=True)
+        if "receipt" not in result:
+            raise exceptions.WebhookNotFound()
+        return result["receipt"]
+
+    def signal_webhooks(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Several webhook calls at once, each answered on its own.
+
+        flowstack-api sends the calls that arrive while its previous batch is
+        on its way (group commit): each group's calls are then decided in one
+        transaction, in arrival order, exactly as if they had come one by one.
+        Each result is ``{"receipt": {...}}``, or ``{"error": "not_found"}``
+        for an unknown or disabled token (the same for both).
+        """
+        with self.rt.db.read_connection() as connection:
+            found = groups.policies_by_token(connection, [c["token_hash"] for c in calls])
+        results: list[dict[str, Any]] = [{"error": NOT_FOUND} for _ in calls]
+        by_group: dict[str, list[tuple[int, Trigger]]] = {}
+        for index, call in enumerate(calls):
+            policy = found.get(call["token_hash"])
+            if (
+                policy is None
+                or not hmac.compare_digest(policy.token_hash, call["token_hash"])
+                or not policy.enabled
+            ):
+                continue
+            trigger = Trigger(
+                source=f"webhook:{call['source']}"[:32],
+                project_id=policy.project_id,
+                idempotency_key=call.get("idempotency_key"),
+                details=_small(call.get("details")),
+                policy=policy,
+            )
+            by_group.setdefault(policy.group_id, []).append((index, trigger))
+        for group_id, items in by_group.items():
+            outcomes = self._trigger(group_id, [t for _, t in items], require_enabled=True)
+            for (index, _), outcome in zip(items, outcomes, strict=True):
+                if outcome is not None:
+                    results[index] = {"receipt": outcome}
+        return results
 
     def execute_policy(
         self,
@@ -98,10 +212,10 @@ class ScalingOps:
             source="policy",
             project_id=ctx.project_id,
             idempotency_key=idempotency_key,
-            policy_id=row.id,
+            policy=row,
             who=_who(ctx),
         )
-        return self._trigger(row.group_id, trigger)
+        return self._trigger_one(row.group_id, trigger)
 
     def resize_group(
         self,
@@ -122,113 +236,99 @@ class ScalingOps:
             capacity=capacity,
             who=_who(ctx),
         )
-        return self._trigger(group_id, trigger)
+        return self._trigger_one(group_id, trigger)
+
+    def _trigger_one(self, group_id: str, trigger: Trigger) -> dict[str, Any]:
+        (receipt,) = self._trigger(group_id, [trigger])
+        assert receipt is not None  # only webhooks of a deleting group get None
+        return receipt
 
     def _trigger(
-        self, group_id: str, trigger: Trigger, *, require_enabled: bool = False
-    ) -> dict[str, Any]:
+        self, group_id: str, triggers: list[Trigger], *, require_enabled: bool = False
+    ) -> list[dict[str, Any] | None]:
         try:
-            receipt, flow_id = self._decide(group_id, trigger, require_enabled)
+            receipts, flow_id = self._decide_with_retry(group_id, triggers, require_enabled)
         except db_exc.DBDuplicateEntry:
             # A duplicate delivery raced this one past the key check (MariaDB's
             # snapshot); the first one's receipt is now visible.
-            receipt, flow_id = self._decide(group_id, trigger, require_enabled)
+            receipts, flow_id = self._decide_with_retry(group_id, triggers, require_enabled)
         if flow_id is not None:
             self._start(flow_id)
-        return receipt
+        return receipts
+
+    @oslo_db_api.wrap_db_retry(max_retries=3, retry_on_deadlock=True, retry_interval=0.05)
+    def _decide_with_retry(
+        self, group_id: str, triggers: list[Trigger], require_enabled: bool
+    ) -> tuple[list[dict[str, Any] | None], str | None]:
+        return self._decide(group_id, triggers, require_enabled)
 
     def _decide(
-        self, group_id: str, trigger: Trigger, require_enabled: bool
-    ) -> tuple[dict[str, Any], str | None]:
+        self, group_id: str, triggers: list[Trigger], require_enabled: bool
+    ) -> tuple[list[dict[str, Any] | None], str | None]:
+        """Triggers of one group, in order, in one transaction.
+
+        A webhook storm on one group is serialised by the group's lock, so
+        what runs under it is the webhooks' throughput: a lock, one read of
+        the keys sent, one insert of every event and the commit (plus the
+        policies with a cooldown).  Only an accepted change writes more (the
+        group, the policy, the converge flow).  A None receipt: the group's
+        stack is being deleted, and its webhooks with it.
+        """
         now = models.utcnow()
         with self.rt.db.write_connection() as connection:
             group = groups.get(connection, group_id, lock=True)  # first: see module doc
-            policy = None
-            if trigger.policy_id is not None:
-                policy = groups.get_policy(connection, trigger.policy_id)
-                if policy is None or (require_enabled and not policy.enabled):
-                    raise exceptions.WebhookNotFound()
-                if trigger.source.startswith("webhook"):
-                    groups.touch_policy(connection, policy.id, last_used_at=now)
-            if trigger.idempotency_key:
-                first = scale_events.by_key(connection, group_id, trigger.idempotency_key)
+            if require_enabled and group.status in (groups.DELETING, groups.DELETED):
+                # Its stack's delete disabled the webhooks in the transaction that
+                # marked the group: answer as for any unknown token.
+                return [None] * len(triggers), None
+            cooling = {t.policy.id for t in triggers if t.policy is not None and t.policy.cooldown}
+            # When each policy last took effect, as of now (the lock orders triggers).
+            policies = groups.policies_by_id(connection, cooling)
+            keys = [t.idempotency_key for t in triggers if t.idempotency_key]
+            earlier = scale_events.by_keys(connection, group_id, keys)
+            state = _GroupState(group, policies)
+            receipts: list[dict[str, Any] | None] = []
+            events: list[dict[str, Any]] = []
+            for trigger in triggers:
+                first = earlier.get(trigger.idempotency_key or "")
                 if first is not None:
-                    return group_views.receipt(first, duplicate=True), None
-            event_id = str(uuid.uuid4())
-            steps = [_received(trigger, policy)]
-            event: dict[str, Any] = {
-                "id": event_id,
-                "group_id": group_id,
-                "project_id": group.project_id,
-                "policy_id": policy.id if policy else None,
-                "policy_name": policy.resource_name if policy else None,
-                "source": trigger.source,
-                "idempotency_key": trigger.idempotency_key,
-                "details": trigger.details,
-                "received_at": now,
-                "desired_before": group.desired_capacity,
-                "desired_after": group.desired_capacity,
-                "reason": "",
-            }
-            refusal = _refusal(group, policy, now)
-            if refusal:
-                steps.append(f"refused: {refusal}")
-                self._record(connection, event, steps, scale_events.REFUSED, refusal, now)
-                return self._receipt(connection, event_id), None
-            if group.active_flow_id:
-                steps.append(f"coalesced (scale flow {group.active_flow_id[:8]} running)")
-            outcome = _outcome(group, policy, trigger)
-            steps.extend(outcome.steps)
-            if outcome.capacity == group.desired_capacity:
-                steps.append("no change")
-                self._record(connection, event, steps, scale_events.NOOP, "no change", now)
-                return self._receipt(connection, event_id), None
-            generation = group.generation + 1
+                    receipts.append(group_views.receipt(_Row(first), duplicate=True))
+                    continue
+                event = state.decide(trigger, now)
+                events.append(event)
+                if trigger.idempotency_key:
+                    earlier[trigger.idempotency_key] = event
+                receipts.append(group_views.receipt(_Row(event)))
+            scale_events.insert_many(connection, events)
+            if state.generation == group.generation:
+                return receipts, None
             groups.update(
                 connection,
                 group_id,
-                desired_capacity=outcome.capacity,
-                generation=generation,
-                last_scaled_at=now,
+                desired_capacity=state.desired,
+                generation=state.generation,
+                last_scaled_at=state.last_scaled_at,
             )
-            if policy is not None:
-                groups.touch_policy(connection, policy.id, last_executed_at=now)
-            steps.append(f"desired capacity {group.desired_capacity} -> {outcome.capacity}")
+            for policy_id, at in state.policies_acted.items():
+                groups.touch_policy(connection, policy_id, last_executed_at=at)
             if group.active_flow_id:
-                steps.append("waits for the next convergence")
-            event.update(desired_after=outcome.capacity, generation=generation)
-            self._record(connection, event, steps, scale_events.PENDING, "", None)
-            flow_id = None
-            if not group.active_flow_id:
-                flow_id = converge.start(connection, self.rt, groups.get(connection, group_id))
-                if flow_id is None:
-                    scale_events.settle(
-                        connection,
-                        group_id,
-                        generation,
-                        scale_events.COMPLETE,
-                        f"no change needed: the group has {outcome.capacity} member(s)",
-                    )
-            return self._receipt(connection, event_id), flow_id
-
-    @staticmethod
-    def _record(
-        connection: Any,
-        event: dict[str, Any],
-        steps: list[str],
-        state: str,
-        reason: str,
-        finished_at: Any,
-    ) -> None:
-        scale_events.insert(
-            connection,
-            **{**event, "steps": steps, "status": state, "reason": reason},
-            finished_at=finished_at,
-        )
-
-    @staticmethod
-    def _receipt(connection: Any, event_id: str) -> dict[str, Any]:
-        return group_views.receipt(scale_events.get_by_id(connection, event_id))
+                return receipts, None
+            flow_id = converge.start(connection, self.rt, groups.get(connection, group_id))
+            if flow_id is None:
+                scale_events.settle(
+                    connection,
+                    group_id,
+                    state.generation,
+                    scale_events.COMPLETE,
+                    f"no change needed: the group has {state.desired} member(s)",
+                )
+            # The accepted events moved on (IN_PROGRESS with the flow, or COMPLETE).
+            moved = scale_events.get_many(connection, [e["id"] for e in events if e["generation"]])
+            receipts = [
+                group_views.receipt(moved[r["receipt_id"]]) if r and r["receipt_id"] in moved else r
+                for r in receipts
+            ]
+            return receipts, flow_id
 
     def _start(self, flow_id: str) -> None:
         """Hand a just-committed converge flow to whoever runs flows."""
@@ -319,13 +419,15 @@ class ScalingOps:
             stack_id = stacks.get(session, ctx.project_id, stack).id if stack else None
             rows = groups.list_policies(session, ctx.project_id, stack_id)
             names = _stack_names(session, {r.stack_id for r in rows})
-            return [group_views.webhook(r, names.get(r.stack_id, "")) for r in rows]
+            used = scale_events.last_received(session, [r.id for r in rows])
+            return [group_views.webhook(r, names.get(r.stack_id, ""), used.get(r.id)) for r in rows]
 
     def show_webhook(self, ctx: RequestContext, webhook: str) -> dict[str, Any]:
         with self.rt.db.reader() as session:
             row = groups.find_policy(session, ctx.project_id, None, webhook)
             name = _stack_names(session, {row.stack_id}).get(row.stack_id, "")
-            return group_views.webhook(row, name, detail=True)
+            used = scale_events.last_received(session, [row.id]).get(row.id)
+            return group_views.webhook(row, name, used, detail=True)
 
     def list_scale_events(
         self, ctx: RequestContext, group: str | None = None, limit: int = 50
@@ -347,16 +449,16 @@ class ScalingOps:
             return group_views.scale_event(row, labels.get(row.group_id, ""), detail=True)
 
 
-def _outcome(group: Any, policy: Any, trigger: Trigger) -> adjustment.Outcome:
+def _outcome(group: Any, desired: int, policy: Any, trigger: Trigger) -> adjustment.Outcome:
     if trigger.capacity is not None:
         return adjustment.clamp(
             trigger.capacity,
             group.min_size,
             group.max_size,
-            [f"resize to {trigger.capacity}: {group.desired_capacity} -> {trigger.capacity}"],
+            [f"resize to {trigger.capacity}: {desired} -> {trigger.capacity}"],
         )
     return adjustment.new_capacity(
-        group.desired_capacity,
+        desired,
         policy.adjustment_type,
         policy.scaling_adjustment,
         min_size=group.min_size,
@@ -365,7 +467,7 @@ def _outcome(group: Any, policy: Any, trigger: Trigger) -> adjustment.Outcome:
     )
 
 
-def _refusal(group: Any, policy: Any, now: Any) -> str | None:
+def _refusal(group: Any, policy: Any, policy_acted: Any, group_scaled: Any, now: Any) -> str | None:
     """Why a trigger cannot take effect now, or None."""
     if group.status != groups.ACTIVE:
         return f"the group is {group.status.lower()}"
@@ -373,15 +475,15 @@ def _refusal(group: Any, policy: Any, now: Any) -> str | None:
         return None  # an operator's resize: no pause, no cooldown
     if group.paused:
         return "the group is paused"
-    if policy.cooldown and policy.last_executed_at is not None:
-        waited = (now - policy.last_executed_at).total_seconds()
+    if policy.cooldown and policy_acted is not None:
+        waited = (now - policy_acted).total_seconds()
         if waited < policy.cooldown:
             return (
                 f"in cooldown: policy {policy.resource_name} took effect {waited:.0f} s ago "
                 f"(cooldown {policy.cooldown} s)"
             )
-    if group.cooldown and group.last_scaled_at is not None:
-        waited = (now - group.last_scaled_at).total_seconds()
+    if group.cooldown and group_scaled is not None:
+        waited = (now - group_scaled).total_seconds()
         if waited < group.cooldown:
             return f"in cooldown: the group scaled {waited:.0f} s ago (cooldown {group.cooldown} s)"
     return None

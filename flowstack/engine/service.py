@@ -387,6 +387,12 @@ class StackService:
         """A webhook call: the token is the capability, whatever project ``ctx`` names."""
         return self.scaling.signal_webhook(token_hash, idempotency_key, source, details)
 
+    def signal_webhooks(
+        self, ctx: RequestContext, calls: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Webhook calls that arrived together (see ScalingOps.signal_webhooks)."""
+        return self.scaling.signal_webhooks(calls)
+
     def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
         return [
             {"resource_type": name, "description": self.rt.registry.get(name).description}

@@ -63,6 +63,7 @@ class EngineClient:
     * 1.2 - Autoscaling: list_groups, show_group, resize_group, pause_group,
       resume_group, explain_group, execute_policy, list_webhooks,
       show_webhook, list_scale_events, show_scale_event, signal_webhook.
+    * 1.3 - signal_webhooks: the webhook calls flowstack-api batches.
 
     How the API grows (Ironic's rule, so that mixed versions work during a
     rolling upgrade): a new argument or method bumps the minor version here
@@ -74,7 +75,7 @@ class EngineClient:
     and :meth:`_call` refuses, before sending, a version above ``version_cap``.
     """
 
-    RPC_API_VERSION = "1.2"
+    RPC_API_VERSION = "1.3"
 
     def __init__(
         self,
@@ -376,6 +377,18 @@ class EngineClient:
             idempotency_key=idempotency_key,
             source=source,
             details=dict(details),
+        )
+
+    def signal_webhooks(
+        self, ctx: oslo_context.RequestContext, calls: list[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Several webhook calls in one message (flowstack-api's group commit).
+
+        Each result is ``{"receipt": {...}}`` or ``{"error": "not_found"}``;
+        a failure of the call itself (engine unreachable) raises as usual.
+        """
+        return self._call(
+            ctx, "signal_webhooks", version="1.3", calls=[dict(call) for call in calls]
         )
 
     # -- plumbing ----------------------------------------------------------------------

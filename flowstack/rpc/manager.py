@@ -85,9 +85,10 @@ class EngineManager:
     * 1.2 - Autoscaling: list_groups, show_group, resize_group, pause_group,
       resume_group, explain_group, execute_policy, list_webhooks,
       show_webhook, list_scale_events, show_scale_event, signal_webhook.
+    * 1.3 - signal_webhooks: the webhook calls flowstack-api batches.
     """
 
-    RPC_API_VERSION = "1.2"
+    RPC_API_VERSION = "1.3"
 
     # "target" is oslo.messaging's reserved endpoint attribute: the versions
     # this endpoint accepts (same major, minor up to RPC_API_VERSION).
@@ -320,3 +321,11 @@ class EngineManager:
     ) -> dict[str, Any]:
         """The token is the capability: the service does not scope this call by project."""
         return self._service.signal_webhook(ctx, token_hash, idempotency_key, source, details)
+
+    @_rpc_method(calls=payload.SIGNALS)
+    def signal_webhooks(
+        self, ctx: RequestContext, *, calls: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A batch of webhook calls; each answered ``{"receipt"}`` or ``{"error"}``."""
+        checked = payload.check_signals("signal_webhooks", calls)
+        return self._service.signal_webhooks(ctx, checked)

@@ -56,7 +56,9 @@ class Field:
             )
         if self.max_length is not None and len(value) > self.max_length:
             raise _invalid(method, name, f"is longer than {self.max_length} characters")
-        if self.minimum is not None and value < self.minimum:
+        if self.minimum is not None and self.kind is list and len(value) < self.minimum:
+            raise _invalid(method, name, f"must hold at least {self.minimum} item(s)")
+        if self.minimum is not None and self.kind is not list and value < self.minimum:
             raise _invalid(method, name, f"must be at least {self.minimum}")
         if self.maximum is not None and value > self.maximum:
             raise _invalid(method, name, f"must be at most {self.maximum}")
@@ -100,6 +102,27 @@ TOKEN_HASH = required(
 SIGNAL_SOURCE = required(str, max_length=32)  # who signalled, e.g. "webhook" (its column)
 #: What a signal carried (an alarm's name and state...): a little, never a document.
 SIGNAL_DETAILS = required(dict, max_length=32, max_json=4096)
+
+
+#: The most webhook calls one signal_webhooks call carries (flowstack-api's batch).
+MAX_SIGNALS = 256
+SIGNALS = required(list, minimum=1, max_length=MAX_SIGNALS)
+SIGNAL_FIELDS = {
+    "token_hash": TOKEN_HASH,
+    "idempotency_key": IDEMPOTENCY_KEY,
+    "source": SIGNAL_SOURCE,
+    "details": SIGNAL_DETAILS,
+}
+
+
+def check_signals(method: str, calls: list[Any]) -> list[dict[str, Any]]:
+    """Each webhook call of a batch, checked like signal_webhook's payload."""
+    checked = []
+    for index, call in enumerate(calls):
+        if not isinstance(call, dict):
+            raise _invalid(method, f"calls[{index}]", "must be an object")
+        checked.append(check(f"{method} calls[{index}]", call, SIGNAL_FIELDS))
+    return checked
 
 
 def limit(default: int) -> Field:

@@ -28,6 +28,7 @@ from waitress.server import create_server
 
 from flowstack import context
 from flowstack.api.app import make_app
+from flowstack.api.batching import Batcher
 from flowstack.clients import Clients
 from flowstack.conf import nova as nova_conf
 from flowstack.db import groups, migration, models, scale_events
@@ -272,15 +273,15 @@ def scaling(conf: cfg.ConfigOpts, database: str, sim: NovaSimulator) -> Iterator
     install(rt)
     cloud = ScalingCloud(rt, sim, clients)
 
-    def signal(token_hash: str, key: str | None, source: str, details: dict) -> dict:
-        return cloud.service.signal_webhook(cloud.ctx, token_hash, key, source, details)
-
+    # As flowstack-api sends them: the calls that arrive together, in one batch.
+    signal = Batcher(lambda calls: cloud.service.signal_webhooks(cloud.ctx, calls))
     try:
         with webhook_api(conf, signal) as base_url:
             conf.set_override("public_url", base_url, group="api")
             yield cloud
             cloud.dispatcher.wait_all()
     finally:
+        signal.close()
         install(None)
         rt.close()
         clients.close()

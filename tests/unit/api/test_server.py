@@ -138,77 +138,84 @@ def test_the_wsgi_module_builds_the_application_from_the_environment(tmp_path: P
 
 
 class RpcEngine:
-    """An EngineClient's signal_webhook, recording what it would send."""
+    """An EngineClient's signal_webhooks, recording what it would send."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[Any, dict[str, Any]]] = []
+        self.sent: list[tuple[Any, list[dict[str, Any]]]] = []
 
-    def signal_webhook(self, ctx: Any, **kwargs: Any) -> dict[str, Any]:
-        self.sent.append((ctx, kwargs))
-        return {"receipt_id": "r-1", "duplicate": False}
+    def signal_webhooks(self, ctx: Any, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.sent.append((ctx, calls))
+        return [{"receipt": {"receipt_id": "r-1", "duplicate": False}} for _ in calls]
 
 
-def test_over_rpc_the_api_calls_as_itself_under_the_http_request_id(
-    conf: cfg.ConfigOpts,
-) -> None:
+def test_over_rpc_the_api_calls_as_itself(conf: cfg.ConfigOpts) -> None:
     engine = RpcEngine()
-    app = make_app(backend.rpc_signal(engine), conf)
-    token = webhooks.new_token()
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": f"/v1/webhooks/{token}",
-        "HTTP_IDEMPOTENCY_KEY": "k-1",
-        "HTTP_X_OPENSTACK_REQUEST_ID": "req-6f1c1b8e-2c43-4c3e-8a0e-4f5b3c2d1e0f",
-    }
-    started: list[str] = []
-    app(environ, lambda status, headers: started.append(status))
+    batcher = backend.rpc_batches(engine)
+    try:
+        app = make_app(batcher, conf)
+        token = webhooks.new_token()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": f"/v1/webhooks/{token}",
+            "HTTP_IDEMPOTENCY_KEY": "k-1",
+        }
+        started: list[str] = []
+        app(environ, lambda status, headers: started.append(status))
+    finally:
+        batcher.close()
     assert started == ["202 Accepted"]
     [(ctx, sent)] = engine.sent
     assert isinstance(ctx, context.RequestContext)
     assert (ctx.project_id, ctx.user_id) == (backend.SERVICE_PROJECT, backend.SERVICE_USER)
-    assert ctx.request_id == "req-6f1c1b8e-2c43-4c3e-8a0e-4f5b3c2d1e0f"
-    assert sent == {
-        "token_hash": webhooks.token_hash(token),
-        "idempotency_key": "k-1",
-        "source": "generic",
-        "details": {},
-    }
+    assert sent == [
+        {
+            "token_hash": webhooks.token_hash(token),
+            "idempotency_key": "k-1",
+            "source": "generic",
+            "details": {},
+        }
+    ]
     assert api_app.current_request_id() is None  # not left behind on the thread
 
 
 def test_embedded_the_client_adds_its_own_context() -> None:
-    calls: list[dict[str, Any]] = []
+    calls: list[list[dict[str, Any]]] = []
 
     class Embedded:
-        def signal_webhook(self, **kwargs: Any) -> dict[str, Any]:
-            calls.append(kwargs)
-            return {"receipt_id": "r-2", "duplicate": True}
+        def signal_webhooks(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            calls.append(batch)
+            return [{"receipt": {"receipt_id": "r-2", "duplicate": True}}]
 
-    signal = backend.embedded_signal(Embedded())
-    assert signal("h", None, "aodh", {"current": "alarm"}) == {
-        "receipt_id": "r-2",
-        "duplicate": True,
-    }
-    assert calls == [
-        {
-            "token_hash": "h",
-            "idempotency_key": None,
-            "source": "aodh",
-            "details": {"current": "alarm"},
+    signal = backend.embedded_batches(Embedded())
+    try:
+        assert signal("h", None, "aodh", {"current": "alarm"}) == {
+            "receipt_id": "r-2",
+            "duplicate": True,
         }
+    finally:
+        signal.close()
+    assert calls == [
+        [
+            {
+                "token_hash": "h",
+                "idempotency_key": None,
+                "source": "aodh",
+                "details": {"current": "alarm"},
+            }
+        ]
     ]
 
 
 def test_the_transport_decides_between_rpc_and_embedded(conf: cfg.ConfigOpts) -> None:
     signal, close = backend.engine_signal(conf)  # no transport: the embedded engine
     try:
-        assert signal.__qualname__.startswith("embedded_signal")
+        assert signal._send.__qualname__ == "EmbeddedClient.__getattr__.<locals>.call"
     finally:
         close()
     conf.set_override("transport_url", "fake:/")
     signal, close = backend.engine_signal(conf)
     try:
-        assert signal.__qualname__.startswith("rpc_signal")
+        assert signal._send.__qualname__ == "rpc_batches.<locals>.send"
     finally:
         close()
 

@@ -85,7 +85,6 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("last_executed_at", Timestamp, nullable=True),
-        sa.Column("last_used_at", Timestamp, nullable=True),
         sa.Column("created_at", Timestamp, nullable=False),
         sa.UniqueConstraint("token_hash", name="uniq_scaling_policies0token"),
     )
@@ -120,3 +119,4 @@ def upgrade() -> None:
     )
     op.create_index("ix_scale_events_group_received", "scale_events", ["group_id", "received_at"])
     op.create_index("ix_scale_events_group_status", "scale_events", ["group_id", "status"])
+    op.create_index("ix_scale_events_policy_received", "scale_events", ["policy_id", "received_at"])
