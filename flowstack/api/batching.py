@@ -38,7 +38,7 @@ class _Pending:
 class Batcher:
     """``signal`` for the app, sending through ``send`` (a batch in, results out)."""
 
-    def __init__(self, send: SendBatch, *, max_batch: int = 64, senders: int = 1) -> None:
+    def __init__(self, send: SendBatch, *, max_batch: int = 64, senders: int = 2) -> None:
         self._send = send
         self._max_batch = max_batch
         self._queue: collections.deque[_Pending] = collections.deque()

@@ -23,8 +23,8 @@ import taskflow.engines
 from flows import stack_flows
 from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
-from flowstack.db import events, flows, models, resources, services, stacks
-from flowstack.engine import flow_records
+from flowstack.db import events, flows, groups, models, resources, services, stacks
+from flowstack.engine import converge, flow_records
 from flowstack.engine.fencing import Fence
 from flowstack.engine.runtime import Runtime
 from flowstack.persistence.backend import Backend
@@ -49,6 +49,8 @@ class Repair:
         self._refuse_if_owned("resume", flow)
         reason = f"flow {flow_id} resumed by {_who(ctx)}"
         with self.rt.db.write_connection() as connection:
+            if flow.operation == converge.OPERATION:
+                self._reclaim_group(connection, flow)
             self._take_back(connection, flow, reason, reset_attempts=True)
             if flow.state == flows.QUARANTINED:
                 self._stack_in_progress(connection, flow, reason)
@@ -70,6 +72,13 @@ class Repair:
             self._refuse("retry", flow, "it completed successfully")
         if flow.state not in (flows.REVERTED, flows.FAILURE):
             self._refuse("retry", flow, f"it is {flow.state}; use `flow resume`")
+        if flow.operation == converge.OPERATION:
+            self._refuse(
+                "retry",
+                flow,
+                "a scale flow is not run twice: resize the group or trigger its policy "
+                "again (the next convergence starts from the group's desired capacity)",
+            )
         reason = f"flow {flow_id} retried by {_who(ctx)}"
         with self.rt.db.write_connection() as connection:
             epoch = self._take_back(connection, flow, reason, reset_attempts=True)
@@ -94,7 +103,11 @@ class Repair:
             data, stack_action, stack_status = stack.template, stack.action, stack.status
         if (stack_action, stack_status) == (status.ROLLBACK, status.COMPLETE):
             self._refuse("revert", flow, "the stack is already ROLLBACK_COMPLETE")
-        plan = flow_records.plan(self.rt, template.from_mapping(data))
+        with self.rt.db.read_connection() as connection:
+            members = flow_records.current_members(connection, flow.stack_id)
+        plan = flow_records.plan(
+            self.rt, template.from_mapping(data), stack_id=flow.stack_id, group_members=members
+        )
         deadline = time.time() + self.rt.conf.engine.stack_timeout_mins * 60
         rollback = flow_records.save_flow(
             self.rt,
@@ -282,10 +295,24 @@ class Repair:
         engine.prepare()
         engine.reset()
 
+    def _reclaim_group(self, connection: sa.Connection, flow: models.Flow) -> None:
+        """A scale flow runs again only as its group's one active flow."""
+        group = groups.get(connection, flow.stack_id, lock=True)
+        if group.active_flow_id not in (None, flow.id):
+            self._refuse(
+                "resume",
+                flow,
+                f"scale flow {group.active_flow_id} now runs on its group; "
+                "this one would change the group at the same time",
+            )
+        groups.update(connection, group.id, active_flow_id=flow.id)
+
     def _stack_in_progress(self, connection: sa.Connection, flow: models.Flow, reason: str) -> None:
-        action = {"create": status.CREATE, "delete": status.DELETE}.get(
-            flow.operation, status.ROLLBACK
-        )
+        action = {
+            "create": status.CREATE,
+            "delete": status.DELETE,
+            converge.OPERATION: status.UPDATE,
+        }.get(flow.operation, status.ROLLBACK)
         stacks.set_status(connection, flow.stack_id, action, status.IN_PROGRESS, reason)
         events.add(connection, flow.stack_id, action, status.IN_PROGRESS, reason)
 
