@@ -60,6 +60,9 @@ def test_a_flow_killing_every_worker_is_quarantined(deployment: Deployment) -> N
             lambda: (
                 deployment.resources(stack_id)["slow"]["resource_status"] == "CREATE_IN_PROGRESS"
                 and sim.servers(stack_id)
+                # Not between Nova's answer and the row recording the id: the
+                # flow is quarantined, nobody would adopt the server then.
+                and deployment.resources(stack_id)["early"]["physical_resource_id"]
             ),
             10,
             "the flow to be under way (slow waiting, early booted)",
