@@ -302,9 +302,11 @@ class CompleteConverge(task.Task):
             scale_events.settle(
                 connection, self.group_id, self.generation, scale_events.COMPLETE, step
             )
-            reason = f"Group at {len(healthy)} member(s)"
-            stacks.set_status(connection, self.group_id, status.UPDATE, status.COMPLETE, reason)
-            events.add(connection, self.group_id, status.UPDATE, status.COMPLETE, reason)
+            now = stacks.status_of(connection, self.group_id)
+            if now is not None and (now.action, now.status) == (status.UPDATE, status.IN_PROGRESS):
+                reason = f"Group at {len(healthy)} member(s)"
+                stacks.set_status(connection, self.group_id, status.UPDATE, status.COMPLETE, reason)
+                events.add(connection, self.group_id, status.UPDATE, status.COMPLETE, reason)
         refresh_parent(rt, self.group_id)
         return len(healthy)
 

@@ -20,7 +20,7 @@ from oslo_log import log as logging
 from flowstack import exceptions
 from flowstack.conf import loading
 from flowstack.db import migration, services
-from flowstack.engine import dispatch
+from flowstack.engine import converge, dispatch, runner
 from flowstack.engine.runtime import Runtime, install
 from flowstack.jobs import board as jobboard
 from flowstack.worker import reaper
@@ -91,6 +91,12 @@ class Worker:
                 )
             except Exception:
                 LOG.warning("The reaper's check failed; trying again later", exc_info=True)
+            if conf.group_health_interval:
+                try:
+                    for flow_id in converge.start_due_checks(self.rt, conf.group_health_interval):
+                        runner.start_recorded(self.rt, flow_id)
+                except Exception:
+                    LOG.warning("Starting group health checks failed", exc_info=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,14 @@ OPTS = [
         help="How old a never-claimed flow must be before the reaper decides its job "
         "was lost between the database write and the post, and posts it again.",
     ),
+    cfg.FloatOpt(
+        "group_health_interval",
+        default=60.0,
+        min=0.0,
+        help="Seconds between two health checks of an idle scaling group: a converge "
+        "flow asks the cloud about every member and replaces those in ERROR or gone. "
+        "0 checks only when a trigger converges the group.",
+    ),
 ]
 
 

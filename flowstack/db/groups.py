@@ -110,6 +110,19 @@ def for_stack(db: Db, stack_id: str, *, lock: bool = False) -> Sequence[sa.Row]:
     return db.execute(query.order_by(GROUPS.c.id)).all()
 
 
+def due_for_check(db: Db, cutoff: Any) -> list[str]:
+    """Active, idle, unpaused groups whose members were last checked before ``cutoff``."""
+    rows = db.execute(
+        sa.select(GROUPS.c.id).where(
+            GROUPS.c.status == ACTIVE,
+            GROUPS.c.paused.is_(False),
+            GROUPS.c.active_flow_id.is_(None),
+            sa.or_(GROUPS.c.last_checked_at.is_(None), GROUPS.c.last_checked_at < cutoff),
+        )
+    ).all()
+    return [row.id for row in rows]
+
+
 def insert(db: Db, **values: Any) -> None:
     db.execute(sa.insert(GROUPS).values(created_at=models.utcnow(), **values))
 

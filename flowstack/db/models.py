@@ -177,6 +177,8 @@ class ScalingGroup(Base):
     rolling_updates: Mapped[Any | None] = mapped_column(Json)
     active_flow_id: Mapped[str | None] = mapped_column(sa.String(UUID_LEN))
     last_scaled_at: Mapped[dt.datetime | None]
+    # When a converge flow last asked the cloud about every member.
+    last_checked_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(onupdate=utcnow)
 

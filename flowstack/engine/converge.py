@@ -10,12 +10,13 @@ committed together or not at all.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
 from flows import scale_flows
 from flowstack import status
-from flowstack.db import events, flows, groups, resources, scale_events, stacks
+from flowstack.db import events, flows, groups, models, resources, scale_events, stacks
 from flowstack.engine import flow_records
 from flowstack.engine.runtime import Runtime
 from flowstack.scaling import nested
@@ -23,10 +24,12 @@ from flowstack.scaling import nested
 OPERATION = "converge"
 
 
-def start(db: Any, rt: Runtime, group: Any) -> str | None:
+def start(db: Any, rt: Runtime, group: Any, *, check: bool = False) -> str | None:
     """Record the flow that brings the group to its desired capacity, or None.
 
     ``group`` is the group's row, locked by the caller; no flow may be active.
+    With ``check``, a flow is recorded even when the database sees nothing to
+    do: its first step asks the cloud about every member (a health check).
     """
     if group.status != groups.ACTIVE or group.active_flow_id:
         return None
@@ -36,7 +39,7 @@ def start(db: Any, rt: Runtime, group: Any) -> str | None:
     desired = group.desired_capacity
     adding = max(0, desired - len(healthy))
     removing = broken + max(0, len(healthy) - desired)
-    if not adding and not removing:
+    if not adding and not removing and not check:
         return None
     names = [groups.member_name(i) for i in range(group.next_index, group.next_index + adding)]
     member = rt.registry.get(group.member_type)
@@ -69,9 +72,11 @@ def start(db: Any, rt: Runtime, group: Any) -> str | None:
             db, group.id, nested.with_members(row.template, group.member_type, names)
         )
     groups.update(db, group.id, active_flow_id=flow_id, next_index=group.next_index + adding)
-    reason = f"Converging to {desired} member(s): +{adding} -{removing}"
-    stacks.set_status(db, group.id, status.UPDATE, status.IN_PROGRESS, reason)
-    events.add(db, group.id, status.UPDATE, status.IN_PROGRESS, reason)
+    if adding or removing:
+        # A health check alone leaves the stack's status (and event list) alone.
+        reason = f"Converging to {desired} member(s): +{adding} -{removing}"
+        stacks.set_status(db, group.id, status.UPDATE, status.IN_PROGRESS, reason)
+        events.add(db, group.id, status.UPDATE, status.IN_PROGRESS, reason)
     scale_events.settle(
         db,
         group.id,
@@ -116,3 +121,28 @@ def finish(db: Any, rt: Runtime, group_id: str, flow_id: str, state: str) -> str
             db, group_id, None, scale_events.COMPLETE, f"no change needed: already at {at}"
         )
     return next_flow
+
+
+def start_due_checks(rt: Runtime, interval: float) -> list[str]:
+    """Health-check flows for the idle groups not checked for ``interval`` seconds.
+
+    Any number of workers may call this: each group is decided with its row
+    locked, so one check starts per group, and only on an idle group.
+    """
+    cutoff = models.utcnow() - dt.timedelta(seconds=interval)
+    with rt.db.read_connection() as connection:
+        due = groups.due_for_check(connection, cutoff)
+    started = []
+    for group_id in due:
+        with rt.db.write_connection() as connection:
+            group = groups.get(connection, group_id, lock=True)
+            if (
+                group.paused
+                or group.active_flow_id
+                or (group.last_checked_at is not None and group.last_checked_at > cutoff)
+            ):
+                continue
+            flow_id = start(connection, rt, group, check=True)
+        if flow_id is not None:
+            started.append(flow_id)
+    return started

@@ -218,6 +218,10 @@ class NovaSim(Process):
     def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
         return _http("PUT", f"{self.url}/_admin/faults", faults)
 
+    def fail_server(self, server_id: str, message: str) -> None:
+        """The server goes to ERROR with a fault, as after a compute host failure."""
+        _http("POST", f"{self.url}/_admin/servers/{server_id}/fail", {"message": message})
+
     def faults(self) -> dict[str, Any]:
         return _http("GET", f"{self.url}/_admin/faults")
 

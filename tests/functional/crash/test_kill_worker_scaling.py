@@ -77,3 +77,28 @@ def test_a_scale_out_resumes_on_another_worker(deployment: Deployment, takeover)
     assert sim.live_ids() == members  # nothing orphaned, nothing missing
     assert_resumed_elsewhere(deployment, flow_id, victim.name)
     assert owner != victim.name
+
+
+def test_workers_replace_a_broken_member_without_any_trigger(deployment: Deployment) -> None:
+    """The periodic health check: a member in ERROR is replaced, nobody asked."""
+    sim = deployment.start_sim(build_delay=0.3)
+    deployment.configure(worker={"group_health_interval": 1.0, "reaper_interval": 0.5})
+    deployment.start_workers(1)
+    stack_id, _ = deployment.create_stack(
+        "web", GROUP.replace("desired_capacity: 1", "desired_capacity: 3")
+    )
+    assert deployment.wait_settled(stack_id, timeout=60)["stack_status"] == "CREATE_COMPLETE"
+    service, ctx = deployment.service, deployment.ctx
+    members = {m["name"]: m["physical_id"] for m in service.show_group(ctx, "web/asg")["members"]}
+    sim.fail_server(members["member-2"], "Host compute-3 lost power")
+
+    def replaced() -> dict | None:
+        group = service.show_group(ctx, "web/asg")
+        names = [m["name"] for m in group["members"]]
+        healthy = group["current_size"] == 3 and "member-2" not in names
+        return group if healthy and group["active_flow_id"] is None else None
+
+    group = eventually(replaced, 30, "member-2 to be replaced")
+    assert [m["name"] for m in group["members"]] == ["member-1", "member-3", "member-4"]
+    assert sim.live_ids() == {m["physical_id"] for m in group["members"]}
+    assert service.list_scale_events(ctx, "web/asg") == []  # no trigger was needed

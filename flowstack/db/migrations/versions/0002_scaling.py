@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("rolling_updates", JSON, nullable=True),
         sa.Column("active_flow_id", sa.String(36), nullable=True),
         sa.Column("last_scaled_at", Timestamp, nullable=True),
+        sa.Column("last_checked_at", Timestamp, nullable=True),
         sa.Column("created_at", Timestamp, nullable=False),
         sa.Column("updated_at", Timestamp, nullable=True),
     )
