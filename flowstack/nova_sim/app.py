@@ -10,12 +10,18 @@ URL layout (one port, distinct prefixes)::
                            Networking API v2.0 for fixed-endpoint sessions (network_api)
     /image                 Image API v2, the catalog's image endpoint (image_api)
     /networking            Networking API v2.0, the catalog's network endpoint (network_api)
+    /load-balancer         Load-balancer API v2 (Octavia subset), the catalog's
+                           load-balancer endpoint                (lb_api)
     /identity              optional Identity API v3              (identity_api)
     /_admin                the simulator's admin endpoint        (admin_api)
 
 Injected API errors are answered before dispatch; lost responses are decided
 after a successful dispatch (the work is done, the answer is spoiled). The
-admin and identity endpoints never have faults injected.
+admin and identity endpoints never have faults injected. ``api_errors`` rules
+never touch ``/load-balancer``; ``lb_errors`` rules act there only.
+
+A compute API server delete that was accepted (204) is also written to the
+load-balancer event log, so that server and member changes share one sequence.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from flowstack.nova_sim.context import new_request_id
 from flowstack.nova_sim.faults import DEFAULT_API_MESSAGES, FaultInjector
 from flowstack.nova_sim.identity_api import IDENTITY_PREFIX, IdentityApi
 from flowstack.nova_sim.image_api import IMAGE_PREFIX, ImageApi, glance_error
+from flowstack.nova_sim.lb_api import LB_PREFIX, LbApi, octavia_error
 from flowstack.nova_sim.microversion import requested_version, response_headers
 from flowstack.nova_sim.network_api import (
     NETWORK_PREFIX,
@@ -48,10 +55,13 @@ def _under(path: str, prefix: str) -> str | None:
 
 
 _NEUTRON_TYPES = {500: "HTTPInternalServerError", 503: "HTTPServiceUnavailable"}
+_LB_MESSAGES = {500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 def _api_of(path: str) -> str:
-    """Which API's dialect an answer on ``path`` speaks: compute, image or network."""
+    """Which API's dialect an answer on ``path`` speaks: compute, image, network or lb."""
+    if _under(path, LB_PREFIX) is not None:
+        return "lb"
     if _under(path, IMAGE_PREFIX) is not None:
         return "image"
     if _under(path, NETWORK_PREFIX) is not None:
@@ -72,8 +82,9 @@ class SimulatorApp:
         self.compute = ComputeApi(state, config)
         self.image = ImageApi(state, config)
         self.network = NetworkApi(state, config)
+        self.lb = LbApi(state, config)
         self.identity = IdentityApi(config)
-        self.admin = AdminApi(state, faults)
+        self.admin = AdminApi(state, faults, self.lb.ops)
 
     def __call__(self, request: Request) -> Response:
         path = request.path
@@ -83,12 +94,17 @@ class SimulatorApp:
         rest = _under(path, IDENTITY_PREFIX)
         if rest is not None:
             return self.identity.handle(request, rest)
-        rule = self.faults.api_error(request.method, path)
+        if _under(path, LB_PREFIX) is not None:
+            rule = self.faults.lb_error(request.method, path)
+        else:
+            rule = self.faults.api_error(request.method, path)
         if rule is not None:
             return self._spoiled(
                 request, rule.status, rule.message, rule.retry_after, Response(rule.status)
             )
         response = self._dispatch(request, path)
+        if request.method == "DELETE" and response.status == 204:
+            self._log_server_delete(path, response)
         if 200 <= response.status < 300:
             lost = self.faults.lost_response(request.method, path, response.subject)
             if lost is not None:
@@ -100,6 +116,16 @@ class SimulatorApp:
                     return self._spoiled(request, lost.status, lost.message, None, response)
         return response
 
+    def _log_server_delete(self, path: str, response: Response) -> None:
+        """Put an accepted ``DELETE /servers/{id}`` into the shared event sequence."""
+        if _under(path, PREFIX) is None:
+            return
+        _project, route = ComputeApi.split_path(path)
+        parts = route.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "servers":
+            request_id = dict(response.headers).get("x-openstack-request-id")
+            self.lb.ops.record_server_delete(parts[1], request_id)
+
     def _dispatch(self, request: Request, path: str) -> Response:
         if path in ("", "/"):
             entry = views.version_entry(request.base_url, self.config, detailed=False)
@@ -110,6 +136,9 @@ class SimulatorApp:
         rest = _under(path, NETWORK_PREFIX)
         if rest is not None:
             return self.network.handle(request, rest, NETWORK_PREFIX)
+        rest = _under(path, LB_PREFIX)
+        if rest is not None:
+            return self.lb.handle(request, rest)
         if _under(path, PREFIX) is not None:
             project_id, route = ComputeApi.split_path(path)
             root = PREFIX + (f"/{project_id}" if project_id else "")
@@ -136,6 +165,8 @@ class SimulatorApp:
             response = glance_error(status, text)
         elif api == "network":
             response = neutron_error(status, _NEUTRON_TYPES.get(status, "HTTPError"), text)
+        elif api == "lb":
+            response = octavia_error(status, message or _LB_MESSAGES.get(status, text))
         else:
             response = fault_response(status, text)
         kept = [(k, v) for k, v in original.headers if k.lower() != "location"]

@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-file", help="JSON file the state is kept in across runs")
     parser.add_argument("--build-delay", type=float, help="seconds in BUILD before ACTIVE")
     parser.add_argument("--delete-delay", type=float, help="seconds before a delete completes")
+    parser.add_argument(
+        "--lb-provision-delay", type=float, help="seconds a load balancer is PENDING_CREATE/DELETE"
+    )
+    parser.add_argument(
+        "--lb-update-delay", type=float, help="seconds PENDING_* after a pool or member change"
+    )
     parser.add_argument("--debug", action="store_true", help="verbose logging")
     return parser
 
@@ -50,6 +56,8 @@ def load_config(args: argparse.Namespace) -> SimulatorConfig:
         state_file=args.state_file,
         build_delay=args.build_delay,
         delete_delay=args.delete_delay,
+        lb_provision_delay=args.lb_provision_delay,
+        lb_update_delay=args.lb_update_delay,
     )
 
 
@@ -67,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"flowstack-nova-sim: {exc}", file=sys.stderr)
         return 2
     print(f"compute endpoint: {simulator.endpoint}", flush=True)
+    print(f"load-balancer endpoint: {simulator.lb_endpoint}", flush=True)
     print(f"identity (optional): {simulator.identity_url}", flush=True)
     print(f"admin: {simulator.url}/_admin/servers", flush=True)
 

@@ -6,6 +6,8 @@ keyword arguments or written in a JSON or YAML file for ``flowstack-nova-sim
 
     build_delay: 2.0          # seconds in BUILD before ACTIVE (or ERROR)
     delete_delay: 1.0         # seconds in task_state "deleting" before the 404
+    lb_provision_delay: 0.2   # a load balancer's PENDING_CREATE / PENDING_DELETE
+    lb_update_delay: 0.1      # PENDING_* after a pool or member change
     state_file: /var/lib/flowstack/nova-sim.json
     flavors:                  # replaces the default list
       - {id: "1", name: m1.tiny, ram: 512, disk: 1, vcpus: 1}
@@ -35,6 +37,9 @@ from flowstack.nova_sim.microversion import APIVersion, InvalidVersionString
 
 #: Highest microversion whose response shapes the simulator implements.
 SUPPORTED_MAX_MICROVERSION = "2.96"
+
+#: The settings that are durations in seconds (also changeable at run time).
+DELAY_SETTINGS = ("build_delay", "delete_delay", "lb_provision_delay", "lb_update_delay")
 
 _ID_NAMESPACE = uuid.UUID("5c0ad9a4-7bb4-4a43-9d0e-61e0f7c3a2b1")
 
@@ -143,6 +148,8 @@ class SimulatorConfig:
     port: int = 0
     build_delay: float = 1.0
     delete_delay: float = 0.5
+    lb_provision_delay: float = 0.2
+    lb_update_delay: float = 0.1
     state_file: str | None = None
     project_id: str = DEFAULT_PROJECT_ID
     user_id: str = DEFAULT_USER_ID
@@ -162,7 +169,7 @@ class SimulatorConfig:
         self.images = tuple(_coerce(ImageSpec, i, "images") for i in self.images)
         self.networks = tuple(_coerce(NetworkSpec, n, "networks") for n in self.networks)
         self.faults = FaultConfig.from_dict(self.faults)
-        for name in ("build_delay", "delete_delay"):
+        for name in DELAY_SETTINGS:
             value = getattr(self, name)
             if not isinstance(value, int | float) or value < 0:
                 raise SimulatorConfigError(f"{name} must be a number of seconds >= 0")

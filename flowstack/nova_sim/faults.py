@@ -10,7 +10,10 @@ A fault configuration is plain JSON (the same document in the config file, in
       "api_errors":     [{"method": "POST", "path": "/servers$", "status": 503, "times": 2}],
       "delete_errors":  [{"status": 500, "times": 2}],
       "delete_hangs":   [{"seconds": null, "name_regex": "^stuck-"}],
-      "lost_responses": [{"mode": "error", "times": 1}]
+      "lost_responses": [{"mode": "error", "times": 1}],
+      "lb_errors":      [{"method": "POST", "path": "/members$", "status": 503, "times": 1}],
+      "lb_immutable":   [{"resource": "member", "operation": "delete", "times": 2}],
+      "lb_provisioning_errors": [{"resource": "member", "address": "10.0.0.9"}]
     }
 
 Every rule takes the same *selectors* and *triggers*:
@@ -52,6 +55,23 @@ Kinds:
     the request (by default ``POST /servers``) IS carried out, then the client
     gets ``mode: "error"`` a 500, ``"drop"`` a closed connection with no answer,
     or ``"delay"`` the answer only after ``delay`` seconds (past its timeout).
+    They apply to load-balancer paths too when their ``path`` matches.
+
+Load-balancer (Octavia) kinds; ``api_errors`` never touch ``/load-balancer``:
+
+``lb_errors``
+    like ``api_errors`` for ``/load-balancer`` paths: ``method``/``path``
+    select, the answer is ``status`` with an Octavia fault body.
+``lb_immutable``
+    a mutating call answers 409 ``Load Balancer <id> is immutable and cannot
+    be updated.`` as if another change were in progress. Selected by
+    ``resource`` (``loadbalancer``, ``pool``, ``member`` or ``*``),
+    ``operation`` (``create``, ``update``, ``delete`` or ``*``), ``address``
+    (a member's, exact) and ``name_regex``.
+``lb_provisioning_errors``
+    same selectors; the call is accepted but the object ends in
+    provisioning_status ERROR instead of ACTIVE (or instead of gone, for a
+    delete). ``operation`` defaults to ``create``.
 
 Faults are runtime settings: they are not written to the state file.
 """
@@ -230,6 +250,56 @@ class LostResponseRule(ApiErrorRule):
 
 
 @dataclass
+class LbErrorRule(ApiErrorRule):
+    """An injected HTTP error on a load-balancer path (``lb_errors``)."""
+
+
+_LB_RESOURCES = ("*", "loadbalancer", "pool", "member")
+_LB_OPERATIONS = ("*", "create", "update", "delete")
+
+
+@dataclass(frozen=True)
+class LbSubject:
+    """The load-balancer object a decision is about and what is done to it."""
+
+    resource: str
+    operation: str
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass
+class LbImmutableRule(_Rule):
+    """Answer 409 "immutable" to a matching mutation (``lb_immutable``)."""
+
+    resource: str = "*"
+    operation: str = "*"
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.resource not in _LB_RESOURCES:
+            raise SimulatorConfigError(f"resource must be one of {', '.join(_LB_RESOURCES)}")
+        if self.operation not in _LB_OPERATIONS:
+            raise SimulatorConfigError(f"operation must be one of {', '.join(_LB_OPERATIONS)}")
+
+    def selects_lb(self, subject: LbSubject) -> bool:
+        return (
+            self.resource in ("*", subject.resource)
+            and self.operation in ("*", subject.operation)
+            and (self.address is None or self.address == subject.address)
+            and self.selects(Subject(subject.name))
+        )
+
+
+@dataclass
+class LbProvisioningErrorRule(LbImmutableRule):
+    """End a matching change in provisioning_status ERROR (``lb_provisioning_errors``)."""
+
+    operation: str = "create"
+
+
+@dataclass
 class QuotaLimits:
     instances: int | None = None
     cores: int | None = None
@@ -258,6 +328,9 @@ _RULE_KINDS: dict[str, type[_Rule]] = {
     "delete_errors": DeleteErrorRule,
     "delete_hangs": DeleteHangRule,
     "lost_responses": LostResponseRule,
+    "lb_errors": LbErrorRule,
+    "lb_immutable": LbImmutableRule,
+    "lb_provisioning_errors": LbProvisioningErrorRule,
 }
 _KIND_NAMES: dict[type[_Rule], str] = {rule: kind for kind, rule in _RULE_KINDS.items()}
 R = TypeVar("R", bound=_Rule)
@@ -274,6 +347,9 @@ class FaultConfig:
     delete_errors: list[DeleteErrorRule] = field(default_factory=list)
     delete_hangs: list[DeleteHangRule] = field(default_factory=list)
     lost_responses: list[LostResponseRule] = field(default_factory=list)
+    lb_errors: list[LbErrorRule] = field(default_factory=list)
+    lb_immutable: list[LbImmutableRule] = field(default_factory=list)
+    lb_provisioning_errors: list[LbProvisioningErrorRule] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Any) -> FaultConfig:
@@ -398,3 +474,12 @@ class FaultInjector:
             LostResponseRule,
             lambda r: r.selects_request(method, path) and r.selects(subject),
         )
+
+    def lb_error(self, method: str, path: str) -> LbErrorRule | None:
+        return self._first(LbErrorRule, lambda r: r.selects_request(method, path))
+
+    def lb_immutable(self, subject: LbSubject) -> LbImmutableRule | None:
+        return self._first(LbImmutableRule, lambda r: r.selects_lb(subject))
+
+    def lb_provisioning_error(self, subject: LbSubject) -> LbProvisioningErrorRule | None:
+        return self._first(LbProvisioningErrorRule, lambda r: r.selects_lb(subject))

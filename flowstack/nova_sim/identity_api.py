@@ -3,8 +3,8 @@
 Nothing requires it — any token, or none, is accepted by the Compute API. It
 exists so that a client configured like against DevStack (``auth_url``, user,
 password, project) gets a project-scoped token and a service catalog pointing
-at this simulator's compute (``/v2.1``), image (``/image``) and network
-(``/networking``) endpoints::
+at this simulator's compute (``/v2.1``), image (``/image``), network
+(``/networking``) and load-balancer (``/load-balancer``) endpoints::
 
     auth = keystoneauth1.identity.v3.Password(
         auth_url=sim.identity_url, username="demo", password="any",
@@ -25,6 +25,7 @@ from typing import Any
 from flowstack.nova_sim.config import SimulatorConfig, stable_id
 from flowstack.nova_sim.context import decode_token, encode_token
 from flowstack.nova_sim.image_api import IMAGE_PREFIX
+from flowstack.nova_sim.lb_api import LB_PREFIX
 from flowstack.nova_sim.network_api import NETWORK_PREFIX
 from flowstack.nova_sim.routing import MalformedBody, Request, Response, Router
 
@@ -119,6 +120,7 @@ class IdentityApi:
             ("compute", "nova", f"{base}/v2.1"),
             ("image", "glance", f"{base}{IMAGE_PREFIX}"),
             ("network", "neutron", f"{base}{NETWORK_PREFIX}"),
+            ("load-balancer", "octavia", f"{base}{LB_PREFIX}"),
             ("identity", "keystone", f"{base}{IDENTITY_PREFIX}"),
         )
         catalog = []

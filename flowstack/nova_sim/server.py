@@ -29,12 +29,14 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote
 
+from flowstack.nova_sim import lb_admin
 from flowstack.nova_sim.app import SimulatorApp
 from flowstack.nova_sim.compute_common import fault_response
-from flowstack.nova_sim.config import SimulatorConfig
+from flowstack.nova_sim.config import DELAY_SETTINGS, SimulatorConfig
 from flowstack.nova_sim.errors import SimulatorConfigError, SimulatorError
 from flowstack.nova_sim.faults import FaultConfig, FaultInjector, merge_fault_dicts
 from flowstack.nova_sim.image_api import IMAGE_PREFIX
+from flowstack.nova_sim.lb_api import LB_PREFIX
 from flowstack.nova_sim.network_api import NETWORK_PREFIX
 from flowstack.nova_sim.routing import Request, Response
 from flowstack.nova_sim.state import CloudState
@@ -278,6 +280,11 @@ class NovaSimulator:
         return f"{self.url}{NETWORK_PREFIX}"
 
     @property
+    def lb_endpoint(self) -> str:
+        """The catalog's load-balancer endpoint, e.g. ``http://127.0.0.1:40123/load-balancer``."""
+        return f"{self.url}{LB_PREFIX}"
+
+    @property
     def identity_url(self) -> str:
         return f"{self.url}/identity/v3"
 
@@ -299,6 +306,21 @@ class NovaSimulator:
 
         return nova_client.Client(version, session=self.session(timeout=timeout), **kwargs)
 
+    def lb_client(self, *, timeout: float | None = None) -> Any:
+        """openstacksdk's load-balancer proxy (``Connection(...).load_balancer``) on this simulator.
+
+        Token-endpoint auth as :meth:`session`; the endpoint is fixed, so no
+        catalog or Keystone is involved.
+        """
+        from openstack import connection
+
+        conn = connection.Connection(
+            session=self.session(timeout=timeout),
+            load_balancer_endpoint_override=self.lb_endpoint,
+            load_balancer_api_version="2",
+        )
+        return conn.load_balancer
+
     # -- state (tests) ----------------------------------------------------------
     def all_servers(self) -> list[dict[str, Any]]:
         """Every server ever created, deleted ones included (admin records, oldest first)."""
@@ -318,8 +340,56 @@ class NovaSimulator:
         """Turn a server to ERROR with a fault from now on (a host failure, for tests)."""
         self.state.fail_server(server_id, message)
 
+    # -- load balancers (tests) -------------------------------------------------
+    def loadbalancers(self, *, live_only: bool = False) -> list[dict[str, Any]]:
+        """Every load balancer ever created (admin records, pools and members nested)."""
+        return lb_admin.loadbalancers(self.app.lb.ops, live_only=live_only)
+
+    def loadbalancer(self, lb_id: str) -> dict[str, Any]:
+        return lb_admin.loadbalancer(self.app.lb.ops, lb_id)
+
+    def pool_members(self, pool_id: str, *, live_only: bool = True) -> list[dict[str, Any]]:
+        """A pool's members (admin records, creation order); ``live_only=False`` adds gone ones."""
+        return lb_admin.pool_members(self.app.lb.ops, pool_id, live_only=live_only)
+
+    def lb_events(self, *, after: int = 0, **filters: str) -> list[dict[str, Any]]:
+        """The event log, ``seq`` order: LB, pool, member changes and server deletes.
+
+        ``filters`` match event keys exactly (``kind="member"``, ``pool_id=...``,
+        ``event="member-delete"``, ``server_id=...``); ``after`` skips ``seq <= after``.
+        """
+        return lb_admin.events(self.app.lb.ops, after, **filters)
+
+    def create_loadbalancer(
+        self,
+        name: str = "lb",
+        *,
+        pools: list[dict[str, Any]] | None = None,
+        members: list[dict[str, Any]] | None = None,
+        settled: bool = True,
+        project_id: str | None = None,
+        **attributes: Any,
+    ) -> dict[str, Any]:
+        """Make a load balancer without the API, ACTIVE at once unless ``settled=False``.
+
+        By default it gets one HTTP ROUND_ROBIN pool ``<name>-pool``
+        (``lb["pools"][0]["id"]``); ``members`` (``[{"address", "protocol_port"}]``)
+        go into the first pool. Returns the admin record.
+        """
+        spec: dict[str, Any] = {"name": name, "settled": settled, **attributes}
+        if pools is not None:
+            spec["pools"] = pools
+        if members is not None:
+            spec["members"] = members
+        owner = project_id or self.config.project_id
+        return lb_admin.quick_create(self.app.lb.ops, spec, owner)
+
+    def fail_loadbalancer(self, lb_id: str, message: str = "Amphora failed") -> None:
+        """Turn a load balancer to provisioning_status ERROR from now on (for tests)."""
+        self.app.lb.ops.fail_loadbalancer(lb_id, message)
+
     def reset(self, *, faults: bool = True) -> None:
-        """Forget all servers and keypairs; with ``faults`` (default) clear faults too."""
+        """Forget all servers, keypairs and load balancers; with ``faults`` clear faults too."""
         self.state.reset()
         if faults:
             self.faults.clear()
@@ -342,11 +412,21 @@ class NovaSimulator:
         return self.faults.snapshot()
 
     def set_delays(
-        self, build_delay: float | None = None, delete_delay: float | None = None
+        self,
+        build_delay: float | None = None,
+        delete_delay: float | None = None,
+        *,
+        lb_provision_delay: float | None = None,
+        lb_update_delay: float | None = None,
     ) -> None:
-        """Change the delays for servers created / deleted from now on."""
+        """Change the delays for what is created / changed / deleted from now on."""
+        given = {
+            "build_delay": build_delay,
+            "delete_delay": delete_delay,
+            "lb_provision_delay": lb_provision_delay,
+            "lb_update_delay": lb_update_delay,
+        }
         with self.state.lock:
-            if build_delay is not None:
-                self.state.build_delay = float(build_delay)
-            if delete_delay is not None:
-                self.state.delete_delay = float(delete_delay)
+            for name in DELAY_SETTINGS:
+                if given[name] is not None:
+                    setattr(self.state, name, float(given[name]))

@@ -1,4 +1,4 @@
-"""The simulated cloud's data: servers, keypairs, addresses — and nothing about HTTP.
+"""The simulated cloud's data: servers, keypairs, addresses, load balancers — no HTTP.
 
 One :class:`CloudState` is shared by every request thread. Each operation runs
 inside :meth:`CloudState.reading` or :meth:`CloudState.writing`, which hold one
@@ -22,6 +22,7 @@ from flowstack.nova_sim import errors
 from flowstack.nova_sim.config import FlavorSpec, ImageSpec, NetworkSpec, SimulatorConfig
 from flowstack.nova_sim.faults import FaultInjector
 from flowstack.nova_sim.keypairs import fingerprint, generate_keypair
+from flowstack.nova_sim.lb_model import LbStore
 from flowstack.nova_sim.lifecycle import ServerRecord, admin_view, observe
 from flowstack.nova_sim.model import RequestContext
 from flowstack.nova_sim.network import Ipam
@@ -43,6 +44,8 @@ class CloudState:
         self.lock = threading.RLock()
         self.build_delay = config.build_delay
         self.delete_delay = config.delete_delay
+        self.lb_provision_delay = config.lb_provision_delay
+        self.lb_update_delay = config.lb_update_delay
         self.flavors: dict[str, FlavorSpec] = {f.id: f for f in config.flavors}
         self.images: dict[str, ImageSpec] = {i.id: i for i in config.images}
         self.networks: dict[str, NetworkSpec] = {n.name: n for n in config.networks}
@@ -60,6 +63,8 @@ class CloudState:
         self.seq = 0
         self.keypair_seq = 0
         self.ipam = {name: Ipam(spec) for name, spec in self.networks.items()}
+        #: load balancers, pools, members and the event log (see :mod:`.lb_model`).
+        self.lb = LbStore()
 
     def _dump(self) -> dict[str, Any]:
         return {
@@ -68,6 +73,7 @@ class CloudState:
             "servers": [r.to_dict() for r in self.servers.values()],
             "keypairs": list(self.keypairs.values()),
             "networks": {name: ipam.to_dict() for name, ipam in self.ipam.items()},
+            "lb": self.lb.to_dict(),
         }
 
     def _load(self, data: dict[str, Any]) -> None:
@@ -82,6 +88,7 @@ class CloudState:
         for name, ipam_data in (data.get("networks") or {}).items():
             if name in self.ipam:
                 self.ipam[name].load(ipam_data)
+        self.lb.load(data.get("lb") or {})
 
     def _refresh(self) -> None:
         if self._file is None:
@@ -120,7 +127,7 @@ class CloudState:
                 self._save()
 
     def reset(self) -> None:
-        """Forget every server and keypair (the state file is rewritten empty)."""
+        """Forget every server, keypair and load balancer (the state file is rewritten empty)."""
         with self.writing():
             self._clear()
 
