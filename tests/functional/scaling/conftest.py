@@ -238,7 +238,10 @@ def webhook_api(conf: cfg.ConfigOpts, signal: Any) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+        except OSError:  # the trigger's pipe is already gone: close from here
+            wasyncore.close_all(socket_map)
         thread.join(10)
         server.task_dispatcher.shutdown()
 

@@ -138,7 +138,10 @@ def serving(app: WebhookApp) -> Iterator[Client]:
         yield Client("127.0.0.1", server.effective_port)
     finally:
         # Closed from inside the server loop, which then ends (its map is empty).
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+        except OSError:  # the trigger's pipe is already gone: close from here
+            wasyncore.close_all(socket_map)
         thread.join(10)
         server.task_dispatcher.shutdown()
         assert not thread.is_alive()
