@@ -5,11 +5,13 @@
     clients = Clients(conf)                 # [nova] options, or the embedded simulator
     nova = clients.nova()                   # python-novaclient, explicit microversion
     clients.find_flavor("m1.small")         # {"id": "2", "name": "m1.small"}
+    octavia = clients.octavia()             # openstacksdk's load-balancer proxy
 
 The novaclient client and its keystoneauth session are built once, on first
 use, and shared by all threads.  Image and network lookups go through a
 second client used by one thread at a time, because novaclient switches a
-client's service type while it looks them up.
+client's service type while it looks them up.  The Octavia proxy is built
+once too, from the [octavia] options (see :mod:`flowstack.clients.octavia`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from flowstack.clients import nova as nova_api
+from flowstack.clients import octavia as octavia_api
 from flowstack.clients.nova import (
     NovaError,
     NovaNotFound,
@@ -33,7 +36,9 @@ from flowstack.clients.nova import (
     NovaTransientError,
     NovaUnreachable,
 )
+from flowstack.clients.octavia import OctaviaSettings
 from flowstack.conf import nova as nova_conf
+from flowstack.conf import octavia as octavia_conf
 from flowstack.exceptions import ConfigError
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "NovaSettings",
     "NovaTransientError",
     "NovaUnreachable",
+    "OctaviaSettings",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -78,6 +84,7 @@ class Clients:
 
     def __init__(self, conf: cfg.ConfigOpts, *, endpoint_override: str | None = None) -> None:
         nova_conf.register_opts(conf)
+        octavia_conf.register_opts(conf)
         self.conf = conf
         self._endpoint_override = endpoint_override or conf.nova.endpoint_override
         self._lock = threading.Lock()
@@ -87,10 +94,20 @@ class Clients:
         self._session: Any = None
         self._simulator: Any = None
         self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._octavia_lock = threading.Lock()
+        self._octavia: Any = None
+        self._octavia_conn: Any = None
+        self._octavia_session: Any = None
         self.settings = NovaSettings(
             build_timeout=conf.nova.build_timeout,
             delete_timeout=conf.nova.delete_timeout,
             api_retries=conf.nova.api_retries,
+            retry_delay=_engine_option(conf, "poll_interval", 1.0),
+        )
+        self.octavia_settings = OctaviaSettings(
+            api_retries=conf.octavia.api_retries,
+            provisioning_timeout=conf.octavia.provisioning_timeout,
+            drain_timeout=conf.octavia.drain_timeout,
             retry_delay=_engine_option(conf, "poll_interval", 1.0),
         )
 
@@ -159,6 +176,41 @@ class Clients:
         LOG.info("Using the embedded Nova simulator at %s", self._simulator.endpoint)
         return str(self._simulator.endpoint)
 
+    # -- octavia -------------------------------------------------------------------------
+
+    def octavia(self) -> Any:
+        """openstacksdk's shared load-balancer proxy (built on first call).
+
+        :raises OctaviaError: Octavia's endpoint cannot be discovered (yet);
+            a later call tries again.
+        :raises ConfigError: nothing says where Octavia is.
+        """
+        if self._octavia is None:
+            endpoint = self._octavia_endpoint()  # may start the simulator: outside the lock
+            with self._octavia_lock:
+                if self._octavia is None:
+                    if self._octavia_conn is None:
+                        session = octavia_api.load_session(self.conf, endpoint=endpoint)
+                        self._octavia_session = session
+                        self._octavia_conn = octavia_api.build_connection(
+                            session, self.conf, endpoint=endpoint
+                        )
+                    with octavia_api.translated():  # version discovery happens here
+                        self._octavia = self._octavia_conn.load_balancer
+        return self._octavia
+
+    def _octavia_endpoint(self) -> str | None:
+        group = self.conf.octavia
+        if group.endpoint_override or group.auth_type:
+            return group.endpoint_override or None
+        simulator = self.embedded_simulator()
+        if simulator is None:
+            raise ConfigError(
+                "[octavia] has neither auth_type nor endpoint_override, and Nova is not "
+                "the embedded simulator: flowstack does not know where Octavia is"
+            )
+        return str(simulator.lb_endpoint)
+
     # -- lookups -------------------------------------------------------------------------
 
     def find_flavor(self, ref: str) -> dict[str, str]:
@@ -196,6 +248,12 @@ class Clients:
 
     def close(self) -> None:
         """Close connections and stop the embedded simulator, if one was started."""
+        with self._octavia_lock:
+            octavia, octavia_session = self._octavia_conn, self._octavia_session
+            self._octavia = self._octavia_conn = self._octavia_session = None
+        if octavia is not None:
+            octavia.close()
+            octavia_session.session.close()
         with self._lock:
             session, simulator = self._session, self._simulator
             self._nova = self._lookup = self._session = self._simulator = None

@@ -7,9 +7,20 @@ configuration (with no config file at all, the embedded default applies).
 
 from oslo_config import cfg
 
-from flowstack.conf import api, database, engine, jobboard, nova, paths, rpc, secrets, worker
+from flowstack.conf import (
+    api,
+    database,
+    engine,
+    jobboard,
+    nova,
+    octavia,
+    paths,
+    rpc,
+    secrets,
+    worker,
+)
 
-_MODULES = (paths, database, engine, secrets, nova, rpc, jobboard, worker, api)
+_MODULES = (paths, database, engine, secrets, nova, octavia, rpc, jobboard, worker, api)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

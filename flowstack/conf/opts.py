@@ -2,7 +2,7 @@
 
 import itertools
 
-from flowstack.conf import api, engine, jobboard, nova, paths, rpc, secrets, worker
+from flowstack.conf import api, engine, jobboard, nova, octavia, paths, rpc, secrets, worker
 
 
 def list_opts() -> list:
@@ -17,6 +17,7 @@ def list_opts() -> list:
         secrets.list_opts(),
         engine.list_opts(),
         nova.list_opts(),
+        octavia.list_opts(),
         rpc.list_opts(),
         jobboard.list_opts(),
         worker.list_opts(),
