@@ -94,6 +94,9 @@ def complete_group(stack_id: str, group_id: str) -> None:
             group_id,
             status=groups.ACTIVE,
             converged_generation=group.generation,
+            # Its members were just built and checked: the first periodic
+            # health check comes one interval from now.
+            last_checked_at=models.utcnow(),
         )
         stacks.set_status(connection, group_id, status.CREATE, status.COMPLETE, reason)
         events.add(connection, group_id, status.CREATE, status.COMPLETE, reason)
