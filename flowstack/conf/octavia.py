@@ -13,10 +13,9 @@ without draining cuts its open connections.
 
 from __future__ import annotations
 
-import copy
-
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from flowstack.conf import keystoneauth
 
 GROUP_NAME = "octavia"
 
@@ -75,26 +74,10 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register flowstack's and keystoneauth's [octavia] options (idempotent)."""
     conf.register_group(_group())
     conf.register_opts(OPTS, group=GROUP_NAME)
-    ks_loading.register_session_conf_options(conf, GROUP_NAME)
-    ks_loading.register_auth_conf_options(conf, GROUP_NAME)
     # A new group has no users of the deprecated ``interface`` option to keep.
-    ks_loading.register_adapter_conf_options(conf, GROUP_NAME, include_deprecated=False)
-    for name, value in _DEFAULTS.items():
-        conf.set_default(name, value, group=GROUP_NAME)
+    keystoneauth.register(conf, GROUP_NAME, _DEFAULTS, deprecated=False)
 
 
 def list_opts() -> list:
-    """The [octavia] options for the sample configuration file (password auth listed)."""
-    keystoneauth = (
-        ks_loading.get_session_conf_options()
-        + ks_loading.get_auth_common_conf_options()
-        + ks_loading.get_auth_plugin_conf_options("password")
-        + ks_loading.get_adapter_conf_options(include_deprecated=False)
-    )
-    unique: dict[str, cfg.Opt] = {}
-    for opt in keystoneauth:
-        if opt.dest in _DEFAULTS:
-            opt = copy.deepcopy(opt)
-            opt.default = _DEFAULTS[opt.dest]
-        unique.setdefault(opt.dest, opt)
-    return [(_group(), [*OPTS, *unique.values()])]
+    """The [octavia] options for the sample configuration file."""
+    return [(_group(), [*OPTS, *keystoneauth.sample_opts(_DEFAULTS)])]

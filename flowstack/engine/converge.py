@@ -48,7 +48,7 @@ def start(db: Any, rt: Runtime, group: Any, *, check: bool = False) -> str | Non
     options = {
         "keep_partial": bool(group.keep_partial_progress),
         "batch": rolling.get("max_batch_size") if replacing else None,
-        "pause": rolling.get("pause_time") or 0 if replacing else 0,
+        "pause": (rolling.get("pause_time") or 0) if replacing else 0,
     }
     deadline = time.time() + rt.conf.engine.stack_timeout_mins * 60
     flow_id = flow_records.record_flow(
