@@ -25,6 +25,7 @@ LOG = logging.getLogger(__name__)
 
 SendBatch = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 NOT_FOUND = "not_found"
+UNAVAILABLE = "unavailable"
 
 
 class _Pending:
@@ -77,6 +78,8 @@ class Batcher:
         result = pending.result or {}
         if "receipt" in result:
             return dict(result["receipt"])
+        if result.get("error") == UNAVAILABLE:
+            raise exceptions.DatabaseUnavailable("the call could not be recorded; send it again")
         raise exceptions.WebhookNotFound()
 
     def close(self) -> None:

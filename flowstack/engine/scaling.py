@@ -43,6 +43,7 @@ MAX_DETAILS = 20
 
 
 NOT_FOUND = "not_found"
+UNAVAILABLE = "unavailable"  # not recorded: the caller may send it again
 
 
 class _Row:
@@ -158,9 +159,11 @@ class ScalingOps:
                 }
             ]
         )
-        if "receipt" not in result:
-            raise exceptions.WebhookNotFound()
-        return result["receipt"]
+        if "receipt" in result:
+            return result["receipt"]
+        if result["error"] == UNAVAILABLE:
+            raise exceptions.DatabaseUnavailable("the call could not be recorded; send it again")
+        raise exceptions.WebhookNotFound()
 
     def signal_webhooks(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Several webhook calls at once, each answered on its own.
@@ -192,7 +195,17 @@ class ScalingOps:
             )
             by_group.setdefault(policy.group_id, []).append((index, trigger))
         for group_id, items in by_group.items():
-            outcomes = self._trigger(group_id, [t for _, t in items], require_enabled=True)
+            try:
+                outcomes = self._trigger(group_id, [t for _, t in items], require_enabled=True)
+            except Exception:
+                # One group's failure (its transaction rolled back) is its calls'
+                # alone: the other groups' calls are committed and answered.
+                LOG.exception(
+                    "Deciding %d webhook call(s) of group %s failed", len(items), group_id
+                )
+                for index, _ in items:
+                    results[index] = {"error": UNAVAILABLE}
+                continue
             for (index, _), outcome in zip(items, outcomes, strict=True):
                 if outcome is not None:
                     results[index] = {"receipt": outcome}

@@ -96,3 +96,15 @@ def test_a_closed_batcher_refuses() -> None:
     batcher.close()
     with pytest.raises(exceptions.EngineUnavailable):
         batcher("h1", None, "generic", {})
+
+
+def test_a_call_the_engine_could_not_record_is_503_material() -> None:
+    def engine(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"error": "unavailable"} for _ in calls]
+
+    batcher = Batcher(engine)
+    try:
+        with pytest.raises(exceptions.DatabaseUnavailable, match="send it again"):
+            batcher("h1", None, "generic", {})
+    finally:
+        batcher.close()
