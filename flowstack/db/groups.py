@@ -200,10 +200,6 @@ def get_policy(db: Db, policy_id_: str) -> sa.Row | None:
     return db.execute(sa.select(POLICIES).where(POLICIES.c.id == policy_id_)).first()
 
 
-def policy_by_token(db: Db, token_hash: str) -> sa.Row | None:
-    return db.execute(sa.select(POLICIES).where(POLICIES.c.token_hash == token_hash)).first()
-
-
 # Built once: the webhook path runs them at every call.
 _BY_TOKENS = sa.select(POLICIES).where(
     POLICIES.c.token_hash.in_(sa.bindparam("hashes", expanding=True))

@@ -71,13 +71,6 @@ def get(db: Db, project_id: str, receipt: str) -> sa.Row:
     return row
 
 
-def get_by_id(db: Db, receipt: str) -> sa.Row:
-    row = db.execute(sa.select(TABLE).where(TABLE.c.id == receipt)).first()
-    if row is None:
-        raise exceptions.ScaleEventNotFound(receipt=receipt)
-    return row
-
-
 def for_group(db: Db, group_id: str, limit: int) -> Sequence[sa.Row]:
     """The newest ``limit`` events of a group, oldest first."""
     newest = (

@@ -26,6 +26,7 @@ import hmac
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
@@ -529,16 +530,21 @@ def _small(details: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _stack_names(db: Any, stack_ids: set[str]) -> dict[str, str]:
-    return {sid: stacks.get_by_id_row(db, sid).name for sid in stack_ids}
+    """Names of the stacks a listing mentions, in one query."""
+    if not stack_ids:
+        return {}
+    table = models.Stack.__table__
+    rows = db.execute(sa.select(table.c.id, table.c.name).where(table.c.id.in_(stack_ids)))
+    return {row.id: row.name for row in rows}
 
 
 def _group_labels(db: Any, group_ids: set[str]) -> dict[str, str]:
-    labels = {}
-    for group_id in group_ids:
-        try:
-            group = groups.get(db, group_id)
-        except exceptions.GroupNotFound:
-            continue
-        name = stacks.get_by_id_row(db, group.stack_id).name
-        labels[group_id] = f"{name}/{group.resource_name}"
-    return labels
+    """``STACK/RESOURCE`` of the groups a listing mentions, in one query."""
+    if not group_ids:
+        return {}
+    rows = db.execute(
+        sa.select(groups.GROUPS.c.id, groups.GROUPS.c.resource_name, groups.STACKS.c.name)
+        .join(groups.STACKS, groups.STACKS.c.id == groups.GROUPS.c.stack_id)
+        .where(groups.GROUPS.c.id.in_(group_ids))
+    )
+    return {row.id: f"{row.name}/{row.resource_name}" for row in rows}
