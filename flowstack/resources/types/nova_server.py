@@ -259,10 +259,7 @@ class NovaServer(base.Resource):
         # operator fixed the cloud): remove it and boot afresh, never adopt it.
         for failed in [s for s in tagged if s.get("status") == "ERROR" and not _deleting(s)]:
             LOG.info("Deleting server %s of resource %s left in ERROR", failed["id"], self.name)
-            try:
-                self._delete_once(failed["id"])
-            except nova_api.NovaError as exc:  # handle_delete's sweep will find it again
-                LOG.warning("Could not delete failed server %s: %s", failed["id"], exc)
+            self._delete_stray(failed["id"])
         found = [s for s in tagged if not _deleting(s) and s.get("status") != "ERROR"]
         if not found:
             if self.physical_id in {s["id"] for s in tagged}:
@@ -275,10 +272,7 @@ class NovaServer(base.Resource):
         keep, extras = found[0], found[1:]
         for extra in extras:
             LOG.warning("Deleting duplicate server %s of resource %s", extra["id"], self.name)
-            try:
-                self._delete_once(extra["id"])
-            except nova_api.NovaError as exc:  # handle_delete's sweep will find it again
-                LOG.warning("Could not delete duplicate server %s: %s", extra["id"], exc)
+            self._delete_stray(extra["id"])
         if self.physical_id != keep["id"]:
             LOG.info("Adopting server %s (%s) for %s", keep["id"], intent["name"], self.name)
         self.physical_id = keep["id"]
@@ -357,6 +351,20 @@ class NovaServer(base.Resource):
             f"could not delete server {server_id}: {last} "
             f"(gave up after {self._settings.api_retries + 1} attempts)",
         ) from last
+
+    def _delete_stray(self, server_id: str) -> None:
+        """Delete a failed or duplicate server before going on.
+
+        A transient error propagates, so that handle_create's retry lists and
+        deletes again: a stack that completes must not leave the stray behind
+        (nothing else would ever delete it).
+        """
+        try:
+            self._delete_once(server_id)
+        except nova_api.NovaNotFound:
+            pass
+        except nova_api.NovaRequestError as exc:
+            raise self._failure(_CREATE, _refused("delete", server_id, exc)) from exc
 
     def _delete_once(self, server_id: str) -> None:
         self.guard()

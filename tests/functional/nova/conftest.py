@@ -66,10 +66,12 @@ class Cloud:
     def live_server_ids(self) -> set[str]:
         return {record["id"] for record in self.sim.live_servers()}
 
-    def referenced_server_ids(self) -> set[str]:
-        """Physical ids of servers that live stacks say they hold."""
+    def referenced_server_ids(self, stacks: list[str] | None = None) -> set[str]:
+        """Physical ids of servers that live stacks (or the named ones) say they hold."""
         held = set()
         for stack in self.service.list_stacks(self.ctx):
+            if stacks is not None and stack["stack_name"] not in stacks:
+                continue
             for resource in self.service.list_resources(self.ctx, stack["id"]):
                 if resource["resource_type"] != SERVER:
                     continue

@@ -271,6 +271,23 @@ def test_duplicates_found_on_adoption_are_deleted(clients: Clients, sim: NovaSim
     assert {r["id"] for r in live(sim)} == {ids[0], other.id}
 
 
+def test_a_failed_server_found_on_adoption_goes_even_if_its_first_delete_fails(
+    clients: Clients, sim: NovaSimulator
+) -> None:
+    intent = plugin(clients).intent(props())
+    nova = sim.client()
+    failed = nova.servers.create(intent["name"], CIRROS_IMAGE_ID, "1", meta=dict(intent["tag"]))
+    sim.fail_server(failed.id, "No valid host was found")
+    sim.set_faults(
+        api_errors=[{"method": "DELETE", "path": "/servers/", "status": 500, "times": 1}]
+    )
+    server = start(plugin(clients, data={"intent": intent}), props())
+    assert server.physical_id != failed.id
+    wait(server.check_create_complete)
+    # Nothing else would ever delete it: the create must not finish without it gone.
+    wait(lambda: [r["id"] for r in live(sim)] == [server.physical_id])
+
+
 def test_transient_create_errors_are_retried(clients: Clients, sim: NovaSimulator) -> None:
     sim.set_faults(api_errors=[{"method": "POST", "path": "/servers$", "status": 503, "times": 2}])
     create(clients)
