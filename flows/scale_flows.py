@@ -28,7 +28,7 @@ from typing import Any
 from taskflow import flow as tf_flow
 from taskflow.patterns import graph_flow, linear_flow
 
-from flows import keys
+from flows import keys, units
 from flows.tasks import group_tasks
 from flows.tasks.retries import PollUntilReady
 
@@ -76,6 +76,10 @@ def converge_group(
 def _create_member(
     group_id: str, name: str, member: Mapping[str, Any], deadline: float, keep_partial: bool
 ) -> tf_flow.Flow:
+    if member.get("parts"):  # a template member: its resources one by one, revertible
+        return units.create_unit(
+            group_id, name, [], deadline, polls=True, parts=member["parts"], label=name
+        )
     polls = bool(member["create_polls"])
     create = group_tasks.CreateMember(
         group_id, name, deadline, polls=polls, keep_partial=keep_partial
@@ -90,6 +94,8 @@ def _create_member(
 def _remove_member(
     group_id: str, slot: int, member: Mapping[str, Any], deadline: float
 ) -> tf_flow.Flow:
+    if member.get("parts"):
+        return _remove_template_member(group_id, slot, member["parts"], deadline)
     polls = bool(member["delete_polls"])
     remove = group_tasks.RemoveMember(group_id, slot, deadline, polls=polls)
     if not polls:
@@ -97,3 +103,26 @@ def _remove_member(
     wait = linear_flow.Flow(f"wait-remove-{slot}", retry=PollUntilReady(f"poll-remove:{slot}"))
     wait.add(group_tasks.WaitForRemoval(group_id, slot, deadline))
     return linear_flow.Flow(f"remove-{slot}").add(remove, wait)
+
+
+def _remove_template_member(
+    group_id: str, slot: int, parts: list[Mapping[str, Any]], deadline: float
+) -> tf_flow.Flow:
+    """The victim's resources, dependents first (a pool member drains and goes
+    before its server), then the member itself."""
+    dependents = units.dependents_of(parts)
+    inner = graph_flow.Flow(f"remove-parts-{slot}")
+    for part in parts:
+        name = part["name"]
+        remove = group_tasks.RemovePart(
+            group_id, slot, name, dependents[name], deadline, polls=part["delete_polls"]
+        )
+        if not part["delete_polls"]:
+            inner.add(remove)
+            continue
+        label = f"remove-{slot}/{name}"
+        wait = linear_flow.Flow(f"wait-{label}", retry=PollUntilReady(f"poll-{label}"))
+        wait.add(group_tasks.WaitForPartRemoval(group_id, slot, name, deadline))
+        inner.add(linear_flow.Flow(f"resource-{label}").add(remove, wait))
+    member = group_tasks.RemoveMember(group_id, slot, deadline, polls=False)
+    return linear_flow.Flow(f"remove-{slot}").add(inner, member)

@@ -10,22 +10,23 @@ graph come from what tasks require and provide (``flows.keys``), so one
 ``add`` builds the whole graph in linear time.
 
 A scaling group's entry also has ``"group": {"id", "members", "create_polls",
-"delete_polls"}``: its members (resources of the group's nested stack) are
-created after the group is recorded and before it counts as created, and
-deleted before it is.
+"delete_polls", "parts"}``: its members (resources of the group's nested
+stack) are created after the group is recorded and before it counts as
+created, and deleted before it is.  A template resource's entry (and a
+group's whose members are template resources) has ``"parts"``, the plan of
+the template's own resources (see ``flows.units``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from taskflow import flow as tf_flow
 from taskflow.patterns import graph_flow, linear_flow
 
-from flows import keys
+from flows import keys, units
 from flows.tasks import group_tasks, resource_tasks, stack_tasks
-from flows.tasks.retries import PollUntilReady
 
 Plan = list[Mapping[str, Any]]
 
@@ -67,7 +68,7 @@ def rollback_stack(stack_id: str, plan: Plan, deadline: float) -> tf_flow.Flow:
 
 
 def _delete_graph(stack_id: str, plan: Plan, deadline: float) -> graph_flow.Flow:
-    dependents = _dependents(plan)
+    dependents = units.dependents_of(plan)
     graph = graph_flow.Flow("delete-resources")
     return graph.add(
         *(_delete_resource(stack_id, item, dependents[item["name"]], deadline) for item in plan)
@@ -77,31 +78,14 @@ def _delete_graph(stack_id: str, plan: Plan, deadline: float) -> graph_flow.Flow
 def _create_resource(stack_id: str, item: Mapping[str, Any], deadline: float) -> tf_flow.Flow:
     if "group" in item:
         return _create_group(stack_id, item, deadline)
-    return create_resource(
-        stack_id, item["name"], list(item["needs"]), deadline, polls=item["create_polls"]
+    return units.create_unit(
+        stack_id,
+        item["name"],
+        list(item["needs"]),
+        deadline,
+        polls=item["create_polls"],
+        parts=item.get("parts"),
     )
-
-
-def create_resource(
-    stack_id: str,
-    name: str,
-    needs: list[str],
-    deadline: float,
-    *,
-    polls: bool,
-    label: str | None = None,
-    after: list[str] | None = None,
-) -> tf_flow.Flow:
-    """Create one resource (start, then poll until ready when its type polls)."""
-    label = label or name
-    create = resource_tasks.CreateResource(
-        stack_id, name, needs, deadline, polls=polls, label=label, after=after
-    )
-    if not polls:
-        return create
-    wait = linear_flow.Flow(f"wait-create-{label}", retry=PollUntilReady(f"poll-create:{label}"))
-    wait.add(resource_tasks.WaitForCreate(stack_id, name, deadline, label=label))
-    return linear_flow.Flow(f"resource-create-{label}").add(create, wait)
 
 
 def _create_group(stack_id: str, item: Mapping[str, Any], deadline: float) -> tf_flow.Flow:
@@ -118,12 +102,13 @@ def _create_group(stack_id: str, item: Mapping[str, Any], deadline: float) -> tf
         members = graph_flow.Flow(f"create-members-{name}")
         members.add(
             *(
-                create_resource(
+                units.create_unit(
                     group["id"],
                     member,
                     [],
                     deadline,
                     polls=group["create_polls"],
+                    parts=group.get("parts"),
                     label=label,
                     after=[keys.group(name)],
                 )
@@ -139,45 +124,32 @@ def _create_group(stack_id: str, item: Mapping[str, Any], deadline: float) -> tf
     return flow
 
 
-def delete_resource(
-    stack_id: str,
-    name: str,
-    dependents: list[str],
-    deadline: float,
-    *,
-    polls: bool,
-    label: str | None = None,
-) -> tf_flow.Flow:
-    """Delete one resource (start, then poll until gone when its type polls)."""
-    label = label or name
-    delete = resource_tasks.DeleteResource(
-        stack_id, name, dependents, deadline, polls=polls, label=label
-    )
-    if not polls:
-        return delete
-    wait = linear_flow.Flow(f"wait-delete-{label}", retry=PollUntilReady(f"poll-delete:{label}"))
-    wait.add(resource_tasks.WaitForDelete(stack_id, name, deadline, label=label))
-    return linear_flow.Flow(f"resource-delete-{label}").add(delete, wait)
-
-
 def _delete_resource(
     stack_id: str, item: Mapping[str, Any], dependents: list[str], deadline: float
 ) -> tf_flow.Flow:
     name = item["name"]
     if "group" not in item:
-        return delete_resource(stack_id, name, dependents, deadline, polls=item["delete_polls"])
+        return units.delete_unit(
+            stack_id,
+            name,
+            dependents,
+            deadline,
+            polls=item["delete_polls"],
+            parts=item.get("parts"),
+        )
     group = item["group"]
     flow = linear_flow.Flow(f"resource-delete-{name}")
     if group["members"]:
         members = graph_flow.Flow(f"delete-members-{name}")
         members.add(
             *(
-                delete_resource(
+                units.delete_unit(
                     group["id"],
                     member,
                     dependents,
                     deadline,
                     polls=group["delete_polls"],
+                    parts=group.get("parts"),
                     label=keys.member_label(name, member),
                 )
                 for member in group["members"]
@@ -187,12 +159,3 @@ def _delete_resource(
     return flow.add(
         resource_tasks.DeleteResource(stack_id, name, dependents, deadline, polls=False)
     )
-
-
-def _dependents(plan: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
-    plan = list(plan)
-    result: dict[str, list[str]] = {item["name"]: [] for item in plan}
-    for item in plan:
-        for needed in item["needs"]:
-            result[needed].append(item["name"])
-    return result

@@ -21,8 +21,9 @@ from flows import keys
 from flows.tasks import failures, resource_tasks, stack_tasks
 from flowstack import exceptions, status
 from flowstack.db import events, groups, resources, scale_events, stacks
-from flowstack.engine import resource_state, runtime
+from flowstack.engine import outputs, resource_state, runtime
 from flowstack.engine.runtime import Runtime
+from flowstack.resources.types.template_resource import nested_stack_id
 from flowstack.scaling import adjustment, group_store, nested
 
 LOG = logging.getLogger(__name__)
@@ -203,6 +204,56 @@ class WaitForRemoval(resource_tasks.WaitForDelete):
         return super().execute()
 
 
+class RemovePart(resource_tasks.DeleteResource):
+    """Delete one resource of the template member chosen for a slot (its nested stack)."""
+
+    def __init__(
+        self,
+        group_id: str,
+        slot: int,
+        part: str,
+        dependents: list[str],
+        deadline: float,
+        *,
+        polls: bool,
+    ) -> None:
+        super().__init__(
+            group_id,
+            part,
+            dependents,
+            deadline,
+            polls=polls,
+            label=f"remove-{slot}/{part}",
+            after=[keys.VICTIMS],
+            scope=f"remove-{slot}",
+        )
+        self.group_id = group_id
+        self.slot = slot
+
+    def execute(self, **inputs: Any) -> bool:
+        victim = inputs[keys.VICTIMS][self.slot]
+        if victim is None:
+            return True
+        self.stack_id = nested_stack_id(self.group_id, victim)
+        return super().execute()
+
+
+class WaitForPartRemoval(resource_tasks.WaitForDelete):
+    def __init__(self, group_id: str, slot: int, part: str, deadline: float) -> None:
+        super().__init__(
+            group_id, part, deadline, label=f"remove-{slot}/{part}", after=[keys.VICTIMS]
+        )
+        self.group_id = group_id
+        self.slot = slot
+
+    def execute(self, **inputs: Any) -> bool:
+        victim = inputs[keys.VICTIMS][self.slot]
+        if victim is None:
+            return True
+        self.stack_id = nested_stack_id(self.group_id, victim)
+        return super().execute()
+
+
 class CreateMember(resource_tasks.CreateResource):
     """A new member; with ``keep_partial`` its failure removes it instead of the event."""
 
@@ -338,6 +389,6 @@ def refresh_parent(rt: Runtime, group_id: str) -> None:
         status.COMPLETE,
     ):
         return
-    listing, values = stack_tasks.resolve_outputs(rt, parent)
+    listing, values = outputs.resolve_outputs(rt, parent)
     with rt.write(group_id) as connection:
         stacks.update_outputs(connection, group.stack_id, listing, rt.secrets.encrypt(values))

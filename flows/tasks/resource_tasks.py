@@ -39,6 +39,9 @@ class _ResourceTask(task.Task):
     ``label`` names the task and the values it provides; it is the resource
     name, except for a group's members inside their parent's flow
     (``group/member-1``), which must not collide with the parent's resources.
+    ``scoped`` maps what the task requires, by the names its stack knows, to
+    the labels of the flow (a template resource's own resources are
+    ``member-1/server`` in the flow but ``server`` in their nested stack).
     """
 
     def __init__(
@@ -50,8 +53,11 @@ class _ResourceTask(task.Task):
         *,
         requires: list[str] | None = None,
         provides: str | None = None,
+        scoped: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(name=name, requires=requires or [], provides=provides)
+        super().__init__(
+            name=name, requires=requires or [], provides=provides, rebind=scoped or None
+        )
         self.stack_id = stack_id
         self.resource = resource
         self.deadline = deadline
@@ -77,6 +83,7 @@ class CreateResource(_ResourceTask):
         label: str | None = None,
         after: list[str] | None = None,
         provides: str | None = None,
+        scope: str | None = None,
     ) -> None:
         label = label or resource
         super().__init__(
@@ -86,6 +93,7 @@ class CreateResource(_ResourceTask):
             deadline,
             requires=[keys.resource(n) for n in needs] + list(after or ()),
             provides=provides or (None if polls else keys.resource(label)),
+            scoped=_scoped(keys.resource, needs, scope),
         )
         self.polls = polls
 
@@ -102,7 +110,7 @@ class CreateResource(_ResourceTask):
         try:
             self._check_deadline(status.CREATE)
             properties = template.resolve_properties(
-                stack.template, self.resource, _resolution(rt, stack, inputs), rt.registry
+                stack.template, self.resource, _resolution(rt, stack, inputs), rt.types(stack)
             )
             # Record the intent before a remote call, so a re-execution or a
             # rollback finds what the call created even if its reply is lost.
@@ -202,6 +210,7 @@ class DeleteResource(_ResourceTask):
         polls: bool,
         label: str | None = None,
         after: list[str] | None = None,
+        scope: str | None = None,
     ) -> None:
         label = label or resource
         super().__init__(
@@ -211,6 +220,7 @@ class DeleteResource(_ResourceTask):
             deadline,
             requires=[keys.deleted(n) for n in dependents] + list(after or ()),
             provides=None if polls else keys.deleted(label),
+            scoped=_scoped(keys.deleted, dependents, scope),
         )
         self.polls = polls
 
@@ -276,6 +286,12 @@ class WaitForDelete(_ResourceTask):
         raise ResourceNotReady(self.resource)
 
 
+def _scoped(key: Any, names: list[str], scope: str | None) -> dict[str, str] | None:
+    if not scope:
+        return None
+    return {key(n): key(f"{scope}/{n}") for n in names}
+
+
 ROLLBACK_STARTED = "rollback: deleting"
 ROLLBACK_DONE = "rollback: deleted"
 
@@ -331,7 +347,7 @@ def _resolution(rt: Runtime, stack: StackDefinition, inputs: dict[str, Any]) -> 
 
     def any_attributes(name: str) -> bool:
         definition = stack.template.resources[name]
-        return rt.registry.get(definition.type).accepts_any_attributes
+        return rt.types(stack).get(definition.type).accepts_any_attributes
 
     return TaskResolution(
         stack.parameters,

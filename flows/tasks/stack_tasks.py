@@ -12,12 +12,11 @@ from typing import Any
 from taskflow import task
 
 from flows.tasks import failures
-from flowstack import status, template
+from flowstack import status
 from flowstack.db import events, resources, stacks
-from flowstack.engine import resource_state, runtime
-from flowstack.engine.resolution import TaskResolution
+from flowstack.engine import runtime
+from flowstack.engine.outputs import resolve_outputs
 from flowstack.engine.runtime import Runtime
-from flowstack.engine.stack_cache import StackDefinition
 
 
 def _set_stack(rt: Runtime, stack_id: str, action: str, state: str, reason: str) -> None:
@@ -97,38 +96,6 @@ class CompleteStackCreate(task.Task):
                 secret_outputs=rt.secrets.encrypt(values),
             )
             events.add(session, self.stack_id, status.CREATE, status.COMPLETE, reason)
-
-
-def resolve_outputs(
-    rt: Runtime, stack: StackDefinition
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Outputs as (listing without values, values) — values are stored encrypted.
-
-    Any output may carry a secret (a RandomString, a hidden parameter), so
-    every value is kept encrypted and shown only to the stack's owner.
-    """
-    with rt.db.reader() as session:
-        results = {
-            row.name: {
-                "ref": row.physical_id,
-                "attributes": row.attributes or {},
-                "secret_ref": rt.registry.get(row.type).secret_reference,
-            }
-            for row in resources.list_for_stack(session, stack.info.id)
-        }
-    context = TaskResolution(
-        stack.parameters,
-        results,
-        lambda name, attribute: resource_state.stored_value(rt, stack.info.id, name, attribute),
-        lambda name: rt.registry.get(stack.template.resources[name].type).accepts_any_attributes,
-    )
-    listing, values = [], {}
-    for name, output in template.resolve_outputs(stack.template, context).items():
-        listing.append(
-            {"output_key": name, "description": output.description, "output_error": output.error}
-        )
-        values[name] = output.value
-    return listing, values
 
 
 class StackDeleteLifecycle(task.Task):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 
-from flowstack import exceptions
+from flowstack import exceptions, template
+from flowstack.resources import template_types
 
 
 def parse_parameters(items: list[str] | None) -> dict[str, str]:
@@ -27,6 +29,35 @@ def read_template(path: str) -> str:
         raise exceptions.InvalidInput(f"cannot read template {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise exceptions.InvalidInput(f"template {path} is not UTF-8 text") from None
+
+
+def template_files(path: str, text: str) -> dict[str, str]:
+    """The files a template uses as resource types, read next to it (as Heat's client does).
+
+    ``type: lb_server.yaml`` (of a resource, or of a scaling group's
+    members) is read relative to the template's directory and sent in the
+    files map under the name the template uses.  A template that does not
+    parse is sent as it is: the engine names what is wrong with it.
+    """
+    try:
+        parsed = template.parse(text)
+    except exceptions.TemplateInvalid:
+        return {}
+    base = os.path.dirname(os.path.abspath(path))
+    files = {}
+    for name in sorted(template_types.referenced_files(parsed)):
+        where = name if os.path.isabs(name) else os.path.join(base, name)
+        try:
+            with open(where, encoding="utf-8") as handle:
+                files[name] = handle.read()
+        except OSError as exc:
+            raise exceptions.InvalidInput(
+                f"template {path} uses {name} as a resource type but {where} cannot be "
+                f"read: {exc.strerror}"
+            ) from None
+        except UnicodeDecodeError:
+            raise exceptions.InvalidInput(f"{where} is not UTF-8 text") from None
+    return files
 
 
 def integer(low: int, high: int | None = None) -> Callable[[str], int]:

@@ -124,9 +124,12 @@ class RpcClient:
         return self.engine.show_output(self.ctx, stack, output)
 
     def validate_template(
-        self, template: str, parameters: dict[str, Any] | None = None
+        self,
+        template: str,
+        parameters: dict[str, Any] | None = None,
+        files: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        return self.engine.validate_template(self.ctx, template, parameters)
+        return self.engine.validate_template(self.ctx, template, parameters, files)
 
     def list_resource_types(self) -> list[dict[str, Any]]:
         return self.engine.list_resource_types(self.ctx)

@@ -60,12 +60,15 @@ class CreateStack(show.ShowOne):
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple:
         client = self.app.client
+        text = args.read_template(parsed_args.template)
+        files = args.template_files(parsed_args.template, text)
         created = client.create_stack(
             parsed_args.name,
-            args.read_template(parsed_args.template),
+            text,
             args.parse_parameters(parsed_args.parameter),
             disable_rollback=parsed_args.disable_rollback,
             timeout_mins=parsed_args.timeout,
+            **({"files": files} if files else {}),
         )
         if parsed_args.wait:
             # Progress goes to stderr so that `-f json` output stays parseable.

@@ -23,8 +23,12 @@ class ValidateTemplate(show.ShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple:
+        text = args.read_template(parsed_args.template)
+        files = args.template_files(parsed_args.template, text)
         result = self.app.client.validate_template(
-            args.read_template(parsed_args.template), args.parse_parameters(parsed_args.parameter)
+            text,
+            args.parse_parameters(parsed_args.parameter),
+            **({"files": files} if files else {}),
         )
         columns = tuple(sorted(result))
         return columns, tuple(result[c] for c in columns)

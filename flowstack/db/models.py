@@ -65,6 +65,8 @@ class Stack(Base):
     # A scaling group's members live in a nested stack owned by the group's resource.
     parent_id: Mapped[str | None] = mapped_column(sa.String(UUID_LEN), index=True)
     parent_resource: Mapped[str | None] = mapped_column(sa.String(NAME_LEN))
+    # Template files resources use as their type (name -> text), as Heat's files map.
+    files: Mapped[Any | None] = mapped_column(Json)
 
 
 class Resource(Base):

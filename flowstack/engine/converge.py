@@ -19,9 +19,17 @@ from flowstack import status
 from flowstack.db import events, flows, groups, models, resources, scale_events, stacks
 from flowstack.engine import flow_records
 from flowstack.engine.runtime import Runtime
+from flowstack.resources import template_types
 from flowstack.scaling import nested
 
 OPERATION = "converge"
+
+
+def _member_type(rt: Runtime, group: Any) -> Any:
+    """The member's plugin class; a template file's comes from the group's nested stack."""
+    if not template_types.is_template_name(group.member_type):
+        return rt.registry.get(group.member_type)
+    return rt.types(rt.stacks.get(group.id)).get(group.member_type)
 
 
 def start(db: Any, rt: Runtime, group: Any, *, check: bool = False) -> str | None:
@@ -42,7 +50,7 @@ def start(db: Any, rt: Runtime, group: Any, *, check: bool = False) -> str | Non
     if not adding and not removing and not check:
         return None
     names = [groups.member_name(i) for i in range(group.next_index, group.next_index + adding)]
-    member = rt.registry.get(group.member_type)
+    member = _member_type(rt, group)
     rolling = group.rolling_updates or {}
     replacing = broken and adding
     options = {
@@ -61,7 +69,7 @@ def start(db: Any, rt: Runtime, group: Any, *, check: bool = False) -> str | Non
         group.generation,
         names,
         removing,
-        {"create_polls": member.create_polls, "delete_polls": member.delete_polls},
+        flow_records.member_shape(rt, member),
         options,
         deadline,
     )

@@ -109,17 +109,22 @@ def plan(
     *,
     stack_id: str | None = None,
     group_members: GroupMembers | None = None,
+    types: template.ResourceTypes | None = None,
 ) -> list[dict[str, Any]]:
     """The JSON-safe resource plan the flow factories compose from.
 
     A scaling group's entry names its members (``group_members``: the first
-    ones for a create, the current ones for a delete).
+    ones for a create, the current ones for a delete).  A template resource
+    (``types`` holds the stack's files) and a group whose members are
+    template resources carry the plan of that template's own resources
+    (``parts``), which the flow creates and deletes one by one.
     """
+    types = types or rt.registry
     if dependencies is None:
         dependencies = template.dependencies(tmpl)
     steps = []
     for name in template.dependency_order(dependencies):
-        plugin = rt.registry.get(tmpl.resources[name].type)
+        plugin = types.get(tmpl.resources[name].type)
         step: dict[str, Any] = {
             "name": name,
             "type": plugin.type_name,
@@ -127,17 +132,32 @@ def plan(
             "create_polls": plugin.create_polls,
             "delete_polls": plugin.delete_polls,
         }
+        if plugin.is_template:
+            step["parts"] = parts(rt, plugin)
         if plugin.is_group and stack_id is not None:
             found = (group_members or {}).get(name) or {"members": [], "member_type": None}
-            member = rt.registry.get(found["member_type"]) if found["member_type"] else None
+            member = types.get(found["member_type"]) if found["member_type"] else None
             step["group"] = {
                 "id": groups.nested_stack_id(stack_id, name),
                 "members": list(found["members"]),
-                "create_polls": bool(member and member.create_polls),
-                "delete_polls": bool(member and member.delete_polls),
+                **member_shape(rt, member),
             }
         steps.append(step)
     return steps
+
+
+def member_shape(rt: Runtime, member: Any) -> dict[str, Any]:
+    """How flows create and delete a group's member: {create_polls, delete_polls, parts}."""
+    return {
+        "create_polls": bool(member and member.create_polls),
+        "delete_polls": bool(member and member.delete_polls),
+        "parts": parts(rt, member) if member is not None and member.is_template else None,
+    }
+
+
+def parts(rt: Runtime, plugin: Any) -> list[dict[str, Any]]:
+    """The plan of a template resource's own resources (built-in types only)."""
+    return plan(rt, plugin.template)
 
 
 def initial_members(
@@ -145,6 +165,7 @@ def initial_members(
     tmpl: template.Template,
     parameters: Mapping[str, Any],
     pseudo_parameters: Mapping[str, str],
+    types: template.ResourceTypes | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The first members of each scaling group, from what is known before the create.
 
@@ -154,7 +175,7 @@ def initial_members(
     found: dict[str, dict[str, Any]] = {}
     errors: list[exceptions.TemplateError] = []
     for name, resource in tmpl.resources.items():
-        plugin = rt.registry.get(resource.type)
+        plugin = (types or rt.registry).get(resource.type)
         if not plugin.is_group:
             continue
         where = f"resources.{name}.properties"

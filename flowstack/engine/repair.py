@@ -28,6 +28,7 @@ from flowstack.engine import converge, flow_records
 from flowstack.engine.fencing import Fence
 from flowstack.engine.runtime import Runtime
 from flowstack.persistence.backend import Backend
+from flowstack.resources import template_types
 
 _FLOWS = models.Flow.__table__
 ENDED = frozenset({flows.SUCCESS, flows.REVERTED, flows.FAILURE})
@@ -101,12 +102,17 @@ class Repair:
         with self.rt.db.reader() as session:
             stack = stacks.get_by_id(session, flow.stack_id)
             data, stack_action, stack_status = stack.template, stack.action, stack.status
+            files = stack.files
         if (stack_action, stack_status) == (status.ROLLBACK, status.COMPLETE):
             self._refuse("revert", flow, "the stack is already ROLLBACK_COMPLETE")
         with self.rt.db.read_connection() as connection:
             members = flow_records.current_members(connection, flow.stack_id)
         plan = flow_records.plan(
-            self.rt, template.from_mapping(data), stack_id=flow.stack_id, group_members=members
+            self.rt,
+            template.from_mapping(data),
+            stack_id=flow.stack_id,
+            group_members=members,
+            types=template_types.types_for(self.rt.registry, files),
         )
         deadline = time.time() + self.rt.conf.engine.stack_timeout_mins * 60
         rollback = flow_records.save_flow(

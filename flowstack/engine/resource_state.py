@@ -41,7 +41,7 @@ def load(rt: Runtime, stack: StackDefinition, name: str, *, checkpoint: bool = F
             fence.checkpoint_on(connection)
         row = resources.get_state(connection, stack.info.id, name)
     secret = rt.secrets.decrypt(row.secret_data) if row.secret_data else {}
-    plugin_class = rt.registry.get(row.type)
+    plugin_class = rt.types(stack).get(row.type)
     plugin = plugin_class(
         name,
         stack.info,

@@ -22,10 +22,12 @@ from oslo_config import cfg
 from flowstack.clients import Clients
 from flowstack.db.session import Database
 from flowstack.engine.fencing import Fence, Fences
-from flowstack.engine.stack_cache import StackCache
+from flowstack.engine.stack_cache import StackCache, StackDefinition
 from flowstack.persistence.backend import Backend
+from flowstack.resources import template_types
 from flowstack.resources.registry import Registry
 from flowstack.secrets import SecretBox
+from flowstack.template import ResourceTypes
 
 
 @dataclasses.dataclass
@@ -53,10 +55,16 @@ class Runtime:
         """
         fence = self.fences.get(stack_id)
         if fence is None and self.fences.held():
+            # A member's own nested stack is two levels down: walk up.
             parent = self.stacks.get(stack_id).parent_id
-            if parent is not None:
+            while fence is None and parent is not None:
                 fence = self.fences.get(parent)
+                parent = self.stacks.get(parent).parent_id
         return fence
+
+    def types(self, stack: StackDefinition) -> ResourceTypes:
+        """The resource types a stack's resources may have: built-in ones and its files."""
+        return template_types.types_for(self.registry, stack.files)
 
     def guard(self, stack_id: str) -> None:
         """Raise FencedOut if this process no longer owns the stack's running flow."""

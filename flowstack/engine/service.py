@@ -22,6 +22,7 @@ from flowstack.engine import flow_records, flow_views, orphans, repair, views
 from flowstack.engine.runtime import Runtime
 from flowstack.engine.scaling import ScalingOps
 from flowstack.engine.stack_cache import pseudo_parameters
+from flowstack.resources import template_types
 from flowstack.resources.base import StackInfo
 
 # Heat's rule for stack names.
@@ -71,26 +72,51 @@ class StackService:
         return tmpl
 
     def _validate(
-        self, tmpl: template.Template, parameters: Mapping[str, Any], info: StackInfo
-    ) -> template.ValidatedTemplate:
-        return template.validate(
+        self,
+        tmpl: template.Template,
+        parameters: Mapping[str, Any],
+        info: StackInfo,
+        files: Mapping[str, Any] | None = None,
+    ) -> tuple[template.ValidatedTemplate, dict[str, str]]:
+        """The validated template and the files it uses as types (each checked)."""
+        used = template_types.check_files(
+            tmpl, self._check_files(files), self.rt.registry, self.custom_constraints
+        )
+        validated = template.validate(
             tmpl,
             parameters,
-            self.rt.registry,
+            template_types.types_for(self.rt.registry, used),
             pseudo_parameters=pseudo_parameters(info),
             custom_constraints=self.custom_constraints,
         )
+        return validated, used
+
+    def _check_files(self, files: Mapping[str, Any] | None) -> dict[str, str]:
+        limit = self.rt.conf.engine.max_template_size
+        for name, text in (files or {}).items():
+            if not isinstance(text, str):
+                raise exceptions.InvalidRequest(
+                    f"file {name!r} must be text, got {type(text).__name__}", field="files"
+                )
+            if len(text.encode()) > limit:
+                raise exceptions.InvalidRequest(
+                    f"file {name!r} is {len(text.encode())} bytes; the limit is {limit} "
+                    "([engine] max_template_size)",
+                    field="files",
+                )
+        return dict(files or {})
 
     def validate_template(
         self,
         ctx: RequestContext,
         template_text: str,
         parameters: Mapping[str, Any] | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Check a template (and parameters) without creating anything."""
+        """Check a template (and parameters, and files) without creating anything."""
         tmpl = self._parse(template_text)
         info = StackInfo(id="None", name="validate", project_id=ctx.project_id)
-        validated = self._validate(tmpl, parameters or {}, info)
+        validated, _ = self._validate(tmpl, parameters or {}, info, files)
         return views.validation(tmpl, validated)
 
     # -- stack operations -----------------------------------------------------------------
@@ -104,8 +130,13 @@ class StackService:
         *,
         disable_rollback: bool = False,
         timeout_mins: int | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Validate, persist and start creating a stack; returns its summary."""
+        """Validate, persist and start creating a stack; returns its summary.
+
+        ``files``: the template files the template uses as resource types
+        (``type: lb_server.yaml``), by the name it uses, as Heat's files map.
+        """
         _check_name(name)
         if timeout_mins is not None and timeout_mins < 1:
             raise exceptions.InvalidRequest(
@@ -114,9 +145,10 @@ class StackService:
         tmpl = self._parse(template_text)
         stack_id = str(uuid.uuid4())
         info = StackInfo(id=stack_id, name=name, project_id=ctx.project_id)
-        validated = self._validate(tmpl, parameters or {}, info)
+        validated, used_files = self._validate(tmpl, parameters or {}, info, files)
+        types = template_types.types_for(self.rt.registry, used_files)
         first_members = flow_records.initial_members(
-            self.rt, tmpl, validated.parameters, pseudo_parameters(info)
+            self.rt, tmpl, validated.parameters, pseudo_parameters(info), types
         )
         plan = flow_records.plan(
             self.rt,
@@ -124,6 +156,7 @@ class StackService:
             validated.dependencies,
             stack_id=stack_id,
             group_members=first_members,
+            types=types,
         )
         timeout = timeout_mins or self.rt.conf.engine.stack_timeout_mins
         deadline = time.time() + timeout * 60
@@ -150,6 +183,7 @@ class StackService:
                     secret_parameters=self.rt.secrets.encrypt(hidden) if hidden else None,
                     disable_rollback=disable_rollback,
                     timeout_mins=timeout_mins,
+                    files=used_files or None,
                 )
                 resources.create_all(
                     session, stack_id, ((r.name, r.type) for r in tmpl.resources.values())
@@ -178,7 +212,7 @@ class StackService:
                 raise exceptions.StackBusy(
                     name=row.name, status=status.combined(row.action, row.status)
                 )
-            stack_id, data, name = row.id, row.template, row.name
+            stack_id, data, name, files = row.id, row.template, row.name, row.files
             before = (row.action, row.status)
         tmpl = template.from_mapping(data)
         deadline = time.time() + self.rt.conf.engine.stack_timeout_mins * 60
@@ -205,6 +239,7 @@ class StackService:
                 tmpl,
                 stack_id=stack_id,
                 group_members=flow_records.current_members(connection, stack_id),
+                types=template_types.types_for(self.rt.registry, files),
             )
             events.add(connection, stack_id, status.DELETE, status.IN_PROGRESS, reason)
             flow_id = flow_records.record_flow(

@@ -41,7 +41,8 @@ class StackDefinition:
     template: template.Template
     parameters: dict[str, Any]  # typed values, hidden ones and pseudo-parameters included
     disable_rollback: bool
-    parent_id: str | None = None  # a scaling group's nested stack: the group's stack
+    parent_id: str | None = None  # a nested stack (a group's, a member's): its parent
+    files: dict[str, str] = dataclasses.field(default_factory=dict)  # template files by name
 
 
 class StackCache:
@@ -76,6 +77,7 @@ class StackCache:
                 parameters.update(self._secrets.decrypt(row.secret_parameters))
             disable_rollback = row.disable_rollback
             parent_id = row.parent_id
+            files = dict(row.files or {})
         parameters.update(pseudo_parameters(info))
         return StackDefinition(
             info=info,
@@ -83,4 +85,5 @@ class StackCache:
             parameters=parameters,
             disable_rollback=disable_rollback,
             parent_id=parent_id,
+            files=files,
         )

@@ -67,6 +67,8 @@ class Resource(abc.ABC):
     accepts_any_attributes: ClassVar[bool] = False
     #: A scaling group: its members are created by flows of their own (see flows.scale_flows).
     is_group: ClassVar[bool] = False
+    #: A template file used as a type: a nested stack whose resources the flow creates.
+    is_template: ClassVar[bool] = False
 
     def __init__(
         self,

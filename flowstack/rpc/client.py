@@ -64,6 +64,8 @@ class EngineClient:
       resume_group, explain_group, execute_policy, list_webhooks,
       show_webhook, list_scale_events, show_scale_event, signal_webhook.
     * 1.3 - signal_webhooks: the webhook calls flowstack-api batches.
+    * 1.4 - create_stack and validate_template take ``files``: the template
+      files a template uses as resource types (Heat's files map).
 
     How the API grows (Ironic's rule, so that mixed versions work during a
     rolling upgrade): a new argument or method bumps the minor version here
@@ -75,7 +77,7 @@ class EngineClient:
     and :meth:`_call` refuses, before sending, a version above ``version_cap``.
     """
 
-    RPC_API_VERSION = "1.3"
+    RPC_API_VERSION = "1.4"
 
     def __init__(
         self,
@@ -134,8 +136,13 @@ class EngineClient:
         *,
         disable_rollback: bool = False,
         timeout_mins: int | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Validate and start creating a stack; returns its summary with ``flow_id``."""
+        """Validate and start creating a stack; returns its summary with ``flow_id``.
+
+        ``files``: the template files the template uses as types, by name.
+        """
+        extra: dict[str, Any] = {"version": "1.4", "files": dict(files)} if files else {}
         return self._call(
             ctx,
             "create_stack",
@@ -144,6 +151,7 @@ class EngineClient:
             parameters=dict(parameters) if parameters is not None else None,
             disable_rollback=disable_rollback,
             timeout_mins=timeout_mins,
+            **extra,
         )
 
     def delete_stack(self, ctx: oslo_context.RequestContext, stack: str) -> dict[str, Any]:
@@ -194,12 +202,15 @@ class EngineClient:
         ctx: oslo_context.RequestContext,
         template: str,
         parameters: Mapping[str, Any] | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        extra: dict[str, Any] = {"version": "1.4", "files": dict(files)} if files else {}
         return self._call(
             ctx,
             "validate_template",
             template=template,
             parameters=dict(parameters) if parameters is not None else None,
+            **extra,
         )
 
     def list_resource_types(self, ctx: oslo_context.RequestContext) -> list[dict[str, Any]]:

@@ -86,9 +86,11 @@ class EngineManager:
       resume_group, explain_group, execute_policy, list_webhooks,
       show_webhook, list_scale_events, show_scale_event, signal_webhook.
     * 1.3 - signal_webhooks: the webhook calls flowstack-api batches.
+    * 1.4 - create_stack and validate_template take ``files``: the template
+      files a template uses as resource types (Heat's files map).
     """
 
-    RPC_API_VERSION = "1.3"
+    RPC_API_VERSION = "1.4"
 
     # "target" is oslo.messaging's reserved endpoint attribute: the versions
     # this endpoint accepts (same major, minor up to RPC_API_VERSION).
@@ -103,6 +105,7 @@ class EngineManager:
         parameters=payload.PARAMETERS,
         disable_rollback=optional(bool, default=False),
         timeout_mins=optional(int, minimum=1),
+        files=payload.FILES,
     )
     def create_stack(
         self,
@@ -113,6 +116,7 @@ class EngineManager:
         parameters: dict[str, Any] | None,
         disable_rollback: bool,
         timeout_mins: int | None,
+        files: dict[str, Any] | None,
     ) -> dict[str, Any]:
         return self._service.create_stack(
             ctx,
@@ -121,6 +125,7 @@ class EngineManager:
             parameters,
             disable_rollback=disable_rollback,
             timeout_mins=timeout_mins,
+            files=files,
         )
 
     @_rpc_method(stack=payload.STACK)
@@ -168,11 +173,16 @@ class EngineManager:
     ) -> list[dict[str, Any]]:
         return self._service.show_output(ctx, stack, output)
 
-    @_rpc_method(template=payload.TEMPLATE, parameters=payload.PARAMETERS)
+    @_rpc_method(template=payload.TEMPLATE, parameters=payload.PARAMETERS, files=payload.FILES)
     def validate_template(
-        self, ctx: RequestContext, *, template: str, parameters: dict[str, Any] | None
+        self,
+        ctx: RequestContext,
+        *,
+        template: str,
+        parameters: dict[str, Any] | None,
+        files: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        return self._service.validate_template(ctx, template, parameters)
+        return self._service.validate_template(ctx, template, parameters, files)
 
     @_rpc_method()
     def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:

@@ -84,6 +84,7 @@ def optional(kind: type, default: Any = None, **limits: Any) -> Field:
 STACK = required(str, max_length=255)  # a stack's name or id
 TEMPLATE = required(str)  # its size is the engine's check ([engine] max_template_size)
 PARAMETERS = optional(dict, default=None)
+FILES = optional(dict, default=None)  # file name -> text; each checked like a template
 FLOW = required(str, max_length=64)  # a flow's id
 # A scaling group: its id, "STACK/RESOURCE", or a resource name.
 GROUP = required(str, max_length=2 * 255 + 1)

@@ -54,6 +54,7 @@ def create_group(plugin: Resource, properties: dict[str, Any]) -> str:
                 disable_rollback=False,
                 parent_id=plugin.stack.id,
                 parent_resource=plugin.name,
+                files=_member_files(rt, plugin.stack.id, member_type),
             )
         )
         events.add(connection, group_id, status.CREATE, status.IN_PROGRESS, reason)
@@ -138,6 +139,12 @@ def healthy_members(group_id: str) -> list[Any]:
     rt = runtime.current()
     with rt.db.read_connection() as connection:
         return [r for r in groups.members(connection, group_id) if groups.is_healthy(r)]
+
+
+def _member_files(rt: Any, stack_id: str, member_type: str) -> dict[str, str] | None:
+    """A member that is a template file takes that file along into the nested stack."""
+    files = rt.stacks.get(stack_id).files
+    return {member_type: files[member_type]} if member_type in files else None
 
 
 def _initial_size(properties: dict[str, Any]) -> int:

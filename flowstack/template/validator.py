@@ -71,17 +71,24 @@ def validate(
     *,
     pseudo_parameters: Mapping[str, str],
     custom_constraints: Mapping[str, Callable[[Any], None]] | None = None,
+    values_later: bool = False,
 ) -> ValidatedTemplate:
     """Check a template for a stack; returns what the engine needs to build the flow.
 
     ``parameter_values`` may be strings (from ``--parameter KEY=VALUE``) or typed.
+    With ``values_later`` (a template file used as a resource type, whose
+    parameters are the properties it gets at run time) the parameters not
+    in ``parameter_values`` are unknown, and what needs them waits for run time.
 
     :raises TemplateInvalid: with every problem found.
     """
     errors: list[TemplateError] = []
     warnings: list[str] = []
+    schemas = template.parameters
+    if values_later:  # only the values known now are checked; the others are DEFERRED
+        schemas = {n: s for n, s in schemas.items() if n in (parameter_values or {})}
     values, found, warned = params.validate_values(
-        template.parameters, parameter_values or {}, custom_constraints
+        schemas, parameter_values or {}, custom_constraints
     )
     errors.extend(found)
     warnings.extend(warned)

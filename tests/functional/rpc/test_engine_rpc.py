@@ -239,3 +239,33 @@ def test_no_engine_answering_is_a_clear_error(rpc_engine: RpcEngine) -> None:
     )
     with pytest.raises(exceptions.EngineUnavailable, match="within 1 s"):
         nobody.list_stacks(rpc_engine.ctx)
+
+
+def test_template_files_travel_with_create_and_validate(rpc_engine: RpcEngine) -> None:
+    client, ctx = rpc_engine.client, rpc_engine.ctx
+    uses_file = """
+heat_template_version: 2018-08-31
+resources:
+  pair:
+    type: pair.yaml
+    properties: {greeting: hey}
+outputs:
+  said: {value: {get_attr: [pair, said]}}
+"""
+    files = {"pair.yaml": TEMPLATE}
+    validated = client.validate_template(ctx, uses_file, files=files)
+    assert "Parameters" in validated
+    with pytest.raises(exceptions.TemplateInvalid, match=r"files\.pair\.yaml"):
+        client.validate_template(ctx, uses_file)
+    stack = rpc_engine.finish(client.create_stack(ctx, "web", uses_file, files=files))
+    assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
+    assert {o["output_key"]: o["output_value"] for o in stack["outputs"]} == {"said": "hey"}
+    # A client capped below 1.4 refuses to send files rather than drop them.
+    capped = EngineClient(
+        client.transport,
+        topic=rpc_engine.server.conf.rpc.topic,
+        exchange=rpc_engine.server.conf.rpc.exchange,
+        version_cap="1.3",
+    )
+    with pytest.raises(exceptions.EngineVersionUnsupported):
+        capped.create_stack(ctx, "other", uses_file, files=files)

@@ -31,6 +31,7 @@ from flowstack.api.app import make_app
 from flowstack.api.batching import Batcher
 from flowstack.clients import Clients
 from flowstack.conf import nova as nova_conf
+from flowstack.conf import octavia as octavia_conf
 from flowstack.db import groups, migration, models, scale_events
 from flowstack.engine.dispatch import InProcessDispatcher
 from flowstack.engine.runtime import Runtime, install
@@ -41,11 +42,13 @@ from flowstack.resources.registry import Registry
 from flowstack.resources.types.autoscaling_group import AutoScalingGroup
 from flowstack.resources.types.heat_none import NoneResource
 from flowstack.resources.types.nova_server import NovaServer
+from flowstack.resources.types.octavia_pool_member import PoolMember
 from flowstack.resources.types.scaling_policy import ScalingPolicy
 from flowstack.resources.types.test_resource import TestResource
 from tests.conftest import scratch_database
 
 SETTLE_TIMEOUT = 90.0
+DRAIN_TIMEOUT = 0.2  # [octavia] drain_timeout: a pool member's last requests
 _FLOWS = models.Flow.__table__
 
 #: The ASG part of Heat's canonical autoscaling example (heat-templates'
@@ -201,9 +204,20 @@ class ScalingCloud:
                 ] not in ("DELETE_COMPLETE", "INIT_COMPLETE"):
                     held.add(resource["physical_resource_id"])
             for group in self.service.list_groups(self.ctx, stack["id"]):
-                held |= {
-                    m["physical_id"] for m in self.group(group["id"])["members"] if m["physical_id"]
-                }
+                detail = self.group(group["id"])
+                for member in detail["members"]:
+                    if not member["physical_id"]:
+                        continue
+                    if not detail["member_type"].endswith(".yaml"):
+                        held.add(member["physical_id"])
+                        continue
+                    # A template member: its nested stack holds the server.
+                    for part in self.service.list_resources(self.ctx, member["physical_id"]):
+                        if (
+                            part["resource_type"] == NovaServer.type_name
+                            and part["physical_resource_id"]
+                        ):
+                            held.add(part["physical_resource_id"])
         return held
 
     def assert_no_orphans(self) -> None:
@@ -247,7 +261,9 @@ def webhook_api(conf: cfg.ConfigOpts, signal: Any) -> Iterator[str]:
 
 
 def registry() -> Registry:
-    return Registry([NoneResource, TestResource, NovaServer, AutoScalingGroup, ScalingPolicy])
+    return Registry(
+        [NoneResource, TestResource, NovaServer, PoolMember, AutoScalingGroup, ScalingPolicy]
+    )
 
 
 @pytest.fixture(params=["sqlite"])
@@ -270,6 +286,10 @@ def scaling(conf: cfg.ConfigOpts, database: str, sim: NovaSimulator) -> Iterator
     conf.set_override("timeout", 10, group="nova")
     conf.set_override("connection", database, group="database")
     conf.set_override("rate_limit_per_webhook", 0, group="api")
+    octavia_conf.register_opts(conf)
+    conf.set_override("endpoint_override", sim.lb_endpoint, group="octavia")
+    conf.set_override("drain_timeout", DRAIN_TIMEOUT, group="octavia")
+    conf.set_override("timeout", 10, group="octavia")
     clients = Clients(conf, endpoint_override=sim.endpoint)
     rt = Runtime.from_conf(conf, registry=registry(), services=clients)
     migration.sync(rt.db)

@@ -218,3 +218,53 @@ def test_unreachable_database_is_named_without_its_password(cli: Cli) -> None:
     )
     assert "topsecret" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+PAIR = """
+heat_template_version: 2018-08-31
+parameters:
+  word: {type: string}
+resources:
+  first:
+    type: OS::Heat::TestResource
+    properties: {value: {get_param: word}}
+  second:
+    type: OS::Heat::TestResource
+    properties: {value: {get_attr: [first, output]}}
+outputs:
+  echoed: {value: {get_attr: [second, output]}}
+"""
+GROUP_OF_PAIRS = """
+heat_template_version: 2018-08-31
+resources:
+  pairs:
+    type: OS::Heat::AutoScalingGroup
+    properties:
+      min_size: 1
+      max_size: 3
+      desired_capacity: 2
+      resource:
+        type: pair.yaml
+        properties: {word: ping}
+outputs:
+  echoes: {value: {get_attr: [pairs, outputs_list, echoed]}}
+"""
+
+
+def test_template_files_next_to_the_template_are_sent_with_it(cli: Cli) -> None:
+    template = cli.file("group.yaml", GROUP_OF_PAIRS)
+    missing = cli("stack", "create", "g", "-t", template)
+    assert missing.returncode != 0
+    assert "uses pair.yaml as a resource type" in missing.stderr
+    assert "No such file" in missing.stderr
+
+    cli.file("pair.yaml", PAIR)
+    created = cli("stack", "create", "g", "-t", template, "--wait", "-f", "json")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["stack_status"] == "CREATE_COMPLETE"
+    [echoes] = cli.json("stack", "output", "show", "g", "--all")
+    assert echoes["output_value"] == ["ping", "ping"]
+    group = cli.json("group", "show", "g/pairs")
+    assert group["current_size"] == 2
+    deleted = cli("stack", "delete", "g", "--wait")
+    assert deleted.returncode == 0, deleted.stderr

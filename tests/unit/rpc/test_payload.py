@@ -27,6 +27,7 @@ def test_defaults_fill_what_was_left_out() -> None:
         "parameters": None,
         "disable_rollback": False,
         "timeout_mins": None,
+        "files": None,
     }
 
 
@@ -36,6 +37,7 @@ def test_defaults_fill_what_was_left_out() -> None:
         ({"template": "t"}, "name", "m: field 'name' is required"),
         ({"name": "web"}, "template", "m: field 'template' is required"),
         ({"name": "web", "template": 5}, "template", "must be a string, not an integer"),
+        ({"name": "web", "template": "t", "files": ["a.yaml"]}, "files", "not an array"),
         ({"name": "web", "template": None}, "template", "must be a string, not null"),
         ({"name": ["web"], "template": "t"}, "name", "must be a string, not an array"),
         ({"name": "x" * 256, "template": "t"}, "name", "is longer than 255 characters"),
