@@ -218,6 +218,17 @@ class NovaSim(Process):
     def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
         return _http("PUT", f"{self.url}/_admin/faults", faults)
 
+    @property
+    def lb_endpoint(self) -> str:
+        return f"{self.url}/load-balancer"
+
+    def create_loadbalancer(self, name: str) -> dict[str, Any]:
+        """A load balancer (ACTIVE at once) with one pool, ``NAME-pool``."""
+        return _http("POST", f"{self.url}/_admin/loadbalancers", {"name": name})["loadbalancer"]
+
+    def pool_members(self, pool_id: str) -> list[dict[str, Any]]:
+        return _http("GET", f"{self.url}/_admin/pools/{pool_id}/members")["members"]
+
     def fail_server(self, server_id: str, message: str) -> None:
         """The server goes to ERROR with a fault, as after a compute host failure."""
         _http("POST", f"{self.url}/_admin/servers/{server_id}/fail", {"message": message})

@@ -102,3 +102,66 @@ def test_workers_replace_a_broken_member_without_any_trigger(deployment: Deploym
     assert [m["name"] for m in group["members"]] == ["member-1", "member-3", "member-4"]
     assert sim.live_ids() == {m["physical_id"] for m in group["members"]}
     assert service.list_scale_events(ctx, "web/asg") == []  # no trigger was needed
+
+
+LB_SERVER = """
+heat_template_version: 2016-10-14
+parameters:
+  pool: {type: string}
+resources:
+  server:
+    type: OS::Nova::Server
+    properties: {image: cirros, flavor: m1.tiny}
+  member:
+    type: OS::Octavia::PoolMember
+    properties:
+      pool: {get_param: pool}
+      address: {get_attr: [server, first_address]}
+      protocol_port: 80
+"""
+LB_GROUP = GROUP.replace(
+    "resource: {type: OS::Nova::Server, properties: {image: cirros, flavor: m1.tiny}}",
+    "resource: {type: lb_server.yaml, properties: {pool: web-pool}}",
+).replace("scaling_adjustment: 4", "scaling_adjustment: 3")
+
+
+def test_a_scale_out_of_template_members_resumes_on_another_worker(
+    deployment: Deployment,
+) -> None:
+    """Killed while the new members' servers boot: the takeover finishes them and
+    adds each to the pool once, after it is ACTIVE (the fence covers nested stacks)."""
+    sim = deployment.start_sim(build_delay=3.0)
+    pool = sim.create_loadbalancer("web")["pools"][0]["id"]
+    deployment.configure(octavia={"endpoint_override": sim.lb_endpoint, "drain_timeout": 0.2})
+    deployment.start_workers(2)
+    stack_id, _ = deployment.create_stack("web", LB_GROUP, files={"lb_server.yaml": LB_SERVER})
+    stack = deployment.wait_settled(stack_id, timeout=60)
+    assert stack["stack_status"] == "CREATE_COMPLETE", stack["stack_status_reason"]
+    service, ctx = deployment.service, deployment.ctx
+    group_id = service.show_group(ctx, "web/asg")["id"]
+
+    receipt = service.execute_policy(ctx, "web", "up")
+    flow_id = receipt["flow_id"]
+    eventually(
+        lambda: len(sim.servers(live=True)) == 4 and deployment.flow(flow_id).owner,
+        20,
+        "the three new servers to be booting",
+    )
+    victim = deployment.worker(deployment.flow(flow_id).owner)
+    killed_at = deployment.kill(victim)
+    deployment.wait_takeover(flow_id, victim.name, killed_at, timeout=30)
+
+    def settled() -> dict | None:
+        with deployment.db().read_connection() as connection:
+            row = groups.get(connection, group_id)
+        return None if row.active_flow_id else service.show_group(ctx, group_id)
+
+    group = eventually(settled, 60, "the scale-out to finish")
+    assert (group["desired_capacity"], group["current_size"]) == (4, 4)
+    assert service.show_scale_event(ctx, receipt["receipt_id"])["status"] == "COMPLETE"
+    servers = sim.servers()
+    assert len(servers) == 4, "a server was booted twice"
+    members = sim.pool_members(pool)
+    assert sorted(m["address"] for m in members) == sorted(
+        s["addresses"][0] for s in sim.servers(live=True)
+    )

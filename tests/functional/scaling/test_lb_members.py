@@ -287,3 +287,22 @@ def test_a_load_balancer_in_error_fails_the_scale_out_cleanly(
     assert server_addresses(scaling) == kept
     assert len(scaling.sim.pool_members(pool)) == 2
     scaling.assert_no_orphans()
+
+
+def test_a_member_whose_server_went_to_error_leaves_the_pool_and_is_replaced(
+    scaling: ScalingCloud, pool: str
+) -> None:
+    start(scaling, pool)
+    by_name = {m["name"]: m["physical_id"] for m in scaling.group("asg")["members"]}
+    nested = {
+        r["resource_name"]: r["physical_resource_id"]
+        for r in scaling.service.list_resources(scaling.ctx, by_name["member-2"])
+    }
+    scaling.sim.fail_server(nested["server"], "Host compute-7 lost power")
+    scaling.service.resize_group(scaling.ctx, "web/asg", 3)
+    group = scaling.wait_idle("asg")
+    names = [m["name"] for m in group["members"]]
+    assert group["current_size"] == 3 and "member-2" not in names
+    assert_pool_matches_servers(scaling, pool, 3)
+    [removed] = [e for e in scaling.sim.lb_events(event="member-delete")]
+    assert removed["member_id"] == nested["member"]
