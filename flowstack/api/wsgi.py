@@ -27,7 +27,7 @@ import os
 
 from oslo_log import log as logging
 
-from flowstack.api import backend
+from flowstack.api import backend, log_handoff
 from flowstack.api.app import WebhookApp, make_app
 from flowstack.conf import loading
 
@@ -40,6 +40,7 @@ def build() -> WebhookApp:
     files = [f for f in os.environ.get(CONFIG_FILES_ENV, "").split(";") if f.strip()]
     conf = loading.load([], config_files=files or None)
     logging.setup(conf, PROJECT)
+    log_handoff.hand_off()  # for the life of the process, as the engine's signal
     signal, _close = backend.engine_signal(conf)  # lives as long as the process
     return make_app(signal, conf)
 

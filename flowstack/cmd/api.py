@@ -28,8 +28,9 @@ from waitress import wasyncore
 from waitress.server import BaseWSGIServer, create_server
 
 from flowstack import exceptions
-from flowstack.api import backend
+from flowstack.api import backend, log_handoff
 from flowstack.api.app import WebhookApp, make_app
+from flowstack.cmd import gc_tuning
 from flowstack.conf import loading
 
 LOG = logging.getLogger(__name__)
@@ -108,6 +109,14 @@ class ApiServer:
 def main(argv: list[str] | None = None) -> int:
     conf = loading.load(sys.argv[1:] if argv is None else argv)
     logging.setup(conf, PROJECT)
+    restore_logging = log_handoff.hand_off()
+    try:
+        return _serve(conf)
+    finally:
+        restore_logging()
+
+
+def _serve(conf: cfg.ConfigOpts) -> int:
     try:
         signal_engine, close_engine = backend.engine_signal(conf)
     except exceptions.FlowstackError as exc:
@@ -128,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        gc_tuning.freeze_startup_objects()
         try:
             server.serve()
         finally:
