@@ -31,6 +31,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from flowstack import exceptions
+from flowstack.cmd import gc_tuning
 from flowstack.conf import loading
 from flowstack.conf import rpc as rpc_conf
 from flowstack.db import migration, services
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    gc_tuning.freeze_startup_objects()
     engine.start()
     try:
         while not stopping.wait(1.0):

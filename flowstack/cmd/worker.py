@@ -18,6 +18,7 @@ from oslo_db import api as oslo_db_api
 from oslo_log import log as logging
 
 from flowstack import exceptions
+from flowstack.cmd import gc_tuning
 from flowstack.conf import loading
 from flowstack.db import migration, services
 from flowstack.engine import converge, dispatch, runner
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop())
+    gc_tuning.freeze_startup_objects()
     try:
         worker.run()
     finally:
