@@ -23,6 +23,7 @@ from flowstack import exceptions, status
 from flowstack.db import events, groups, resources, scale_events, stacks
 from flowstack.engine import outputs, resource_state, runtime
 from flowstack.engine.runtime import Runtime
+from flowstack.resources.base import Resource
 from flowstack.resources.types.template_resource import nested_stack_id
 from flowstack.scaling import adjustment, group_store, nested
 
@@ -116,8 +117,11 @@ class CheckMembers(task.Task):
                 for r in groups.members(connection, self.group_id)
                 if groups.is_healthy(r) and r.name not in self.exclude
             ]
+        types = rt.types(stack)
         broken = 0
         for row in rows:
+            if types.get(row.type).health is Resource.health:
+                continue  # nothing remote to ask (OS::Heat::None): skip its row's read
             loaded = resource_state.load(rt, stack, row.name)
             try:
                 problem = loaded.plugin.health()

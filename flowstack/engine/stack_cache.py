@@ -52,20 +52,37 @@ class StackCache:
         self._size = size
         self._lock = threading.Lock()
         self._items: collections.OrderedDict[str, StackDefinition] = collections.OrderedDict()
+        self._load_locks = [threading.Lock() for _ in range(16)]
 
     def get(self, stack_id: str, resource: str | None = None) -> StackDefinition:
-        """The stack's definition; with ``resource``, one whose template defines it."""
+        """The stack's definition; with ``resource``, one whose template defines it.
+
+        One thread loads a stack while the others that miss it wait for that
+        load: a scale-out's members all start at once, and each parsing the
+        group's template (thousands of members in a big group) was the
+        worker's largest cost.
+        """
+        found = self._cached(stack_id, resource)
+        if found is not None:
+            return found
+        with self._load_locks[hash(stack_id) % len(self._load_locks)]:
+            found = self._cached(stack_id, resource)
+            if found is not None:
+                return found
+            definition = self._load(stack_id)
+            with self._lock:
+                self._items[stack_id] = definition
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return definition
+
+    def _cached(self, stack_id: str, resource: str | None) -> StackDefinition | None:
         with self._lock:
             found = self._items.get(stack_id)
             if found is not None and (resource is None or resource in found.template.resources):
                 self._items.move_to_end(stack_id)
                 return found
-        definition = self._load(stack_id)
-        with self._lock:
-            self._items[stack_id] = definition
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return definition
+        return None
 
     def _load(self, stack_id: str) -> StackDefinition:
         with self._db.reader() as session:

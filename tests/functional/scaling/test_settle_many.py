@@ -1,0 +1,51 @@
+"""Settling the events a storm coalesced: every one gets its step, in a few statements."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from flowstack.db import models, scale_events
+from tests.functional.scaling.conftest import ScalingCloud, heat_example
+
+STORM = 950  # more than two of settle's chunks
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"], indirect=True)
+def test_hundreds_of_open_events_are_settled_with_their_own_logs(scaling: ScalingCloud) -> None:
+    scaling.create("web", heat_example(desired=1))
+    group = scaling.group("web/asg")
+    now = models.utcnow()
+    events = [
+        {
+            "id": str(uuid.uuid4()),
+            "group_id": group["id"],
+            "project_id": scaling.ctx.project_id,
+            "source": "test",
+            "status": scale_events.PENDING,
+            "steps": ["received", f"call {n}"],
+            "reason": "",
+            "generation": 1 + n % 3,
+            "received_at": now,
+        }
+        for n in range(STORM)
+    ]
+    with scaling.rt.db.write_connection() as connection:
+        scale_events.insert_many(connection, events)
+    with scaling.rt.db.write_connection() as connection:
+        settled = scale_events.settle(
+            connection, group["id"], 2, scale_events.COMPLETE, "converged", reason="done"
+        )
+    covered = [e for e in events if e["generation"] <= 2]
+    assert settled == len(covered)
+    with scaling.rt.db.read_connection() as connection:
+        rows = scale_events.get_many(connection, [e["id"] for e in events])
+    for event in events:
+        row = rows[event["id"]]
+        if event["generation"] <= 2:
+            assert (row.status, row.reason) == (scale_events.COMPLETE, "done")
+            assert row.steps == [*event["steps"], "converged"]
+            assert row.finished_at is not None
+        else:
+            assert (row.status, row.steps) == (scale_events.PENDING, event["steps"])
