@@ -157,6 +157,23 @@ def members(db: Db, group_id: str) -> list[sa.Row]:
     return sorted(live, key=lambda r: member_index(r.name))
 
 
+def member_counts(db: Db, group_id: str) -> tuple[int, int]:
+    """(members in service, members that exist): what a decision needs, without the rows."""
+    rows = db.execute(
+        sa.select(RESOURCES.c.action, RESOURCES.c.status, sa.func.count())
+        .where(RESOURCES.c.stack_id == group_id)
+        .group_by(RESOURCES.c.action, RESOURCES.c.status)
+    ).all()
+    healthy = sum(n for action, state, n in rows if is_healthy_state(action, state))
+    gone = (status.DELETE, status.COMPLETE)
+    live = sum(n for action, state, n in rows if (action, state) != gone)
+    return healthy, live
+
+
+def is_healthy_state(action: str, state: str) -> bool:
+    return (action, state) == (status.CREATE, status.COMPLETE)
+
+
 def is_healthy(row: Any) -> bool:
     return (row.action, row.status) == (status.CREATE, status.COMPLETE)
 

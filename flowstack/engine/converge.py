@@ -41,12 +41,11 @@ def start(db: Any, rt: Runtime, group: Any, *, check: bool = False) -> str | Non
     """
     if group.status != groups.ACTIVE or group.active_flow_id:
         return None
-    rows = groups.members(db, group.id)
-    healthy = [r for r in rows if groups.is_healthy(r)]
-    broken = len(rows) - len(healthy)
+    healthy, live = groups.member_counts(db, group.id)
+    broken = live - healthy
     desired = group.desired_capacity
-    adding = max(0, desired - len(healthy))
-    removing = broken + max(0, len(healthy) - desired)
+    adding = max(0, desired - healthy)
+    removing = broken + max(0, healthy - desired)
     if not adding and not removing and not check:
         return None
     names = [groups.member_name(i) for i in range(group.next_index, group.next_index + adding)]

@@ -35,6 +35,7 @@ from flowstack import exceptions
 from flowstack.context import RequestContext
 from flowstack.db import groups, models, scale_events, stacks
 from flowstack.engine import converge, flow_records, group_views
+from flowstack.engine.policy_cache import PolicyCache
 from flowstack.engine.runtime import Runtime
 from flowstack.scaling import adjustment
 
@@ -139,6 +140,11 @@ class ScalingOps:
     def __init__(self, rt: Runtime, dispatcher: Any) -> None:
         self.rt = rt
         self.dispatcher = dispatcher
+        self._policies = PolicyCache()
+
+    def _read_policies(self, hashes: list[str]) -> dict[str, Any]:
+        with self.rt.db.read_connection() as connection:
+            return groups.policies_by_token(connection, hashes)
 
     # -- triggers ------------------------------------------------------------------------
 
@@ -175,8 +181,7 @@ class ScalingOps:
         Each result is ``{"receipt": {...}}``, or ``{"error": "not_found"}``
         for an unknown or disabled token (the same for both).
         """
-        with self.rt.db.read_connection() as connection:
-            found = groups.policies_by_token(connection, [c["token_hash"] for c in calls])
+        found = self._policies.lookup([c["token_hash"] for c in calls], self._read_policies)
         results: list[dict[str, Any]] = [{"error": NOT_FOUND} for _ in calls]
         by_group: dict[str, list[tuple[int, Trigger]]] = {}
         for index, call in enumerate(calls):
