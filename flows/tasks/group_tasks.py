@@ -77,8 +77,8 @@ def fail_convergence(rt: Runtime, group_id: str, reason: str) -> None:
     with rt.write(group_id) as connection:
         group = groups.get(connection, group_id, lock=True)
         _forget_removed(connection, group)
-        healthy = [r for r in groups.members(connection, group_id) if groups.is_healthy(r)]
-        reset = adjustment.clamp(len(healthy), group.min_size, group.max_size).capacity
+        healthy, _ = groups.member_counts(connection, group_id)
+        reset = adjustment.clamp(healthy, group.min_size, group.max_size).capacity
         groups.update(connection, group_id, desired_capacity=reset)
         scale_events.settle(
             connection,
@@ -342,28 +342,28 @@ class CompleteConverge(task.Task):
         with rt.write(self.group_id) as connection:
             group = groups.get(connection, self.group_id, lock=True)
             _forget_removed(connection, group)
-            healthy = [r for r in groups.members(connection, self.group_id) if groups.is_healthy(r)]
+            healthy, _ = groups.member_counts(connection, self.group_id)
             values: dict[str, Any] = {"converged_generation": self.generation}
             if failed:
-                kept = adjustment.clamp(len(healthy), group.min_size, group.max_size).capacity
+                kept = adjustment.clamp(healthy, group.min_size, group.max_size).capacity
                 values["desired_capacity"] = kept
                 step = (
                     f"partial: {len(inputs) - len(failed)} of {len(inputs)} new member(s) "
                     f"created ({failed[0]}); desired capacity set to {kept}"
                 )
             else:
-                step = f"converged: {len(healthy)} member(s) in service"
+                step = f"converged: {healthy} member(s) in service"
             groups.update(connection, self.group_id, **values)
             scale_events.settle(
                 connection, self.group_id, self.generation, scale_events.COMPLETE, step
             )
             now = stacks.status_of(connection, self.group_id)
             if now is not None and (now.action, now.status) == (status.UPDATE, status.IN_PROGRESS):
-                reason = f"Group at {len(healthy)} member(s)"
+                reason = f"Group at {healthy} member(s)"
                 stacks.set_status(connection, self.group_id, status.UPDATE, status.COMPLETE, reason)
                 events.add(connection, self.group_id, status.UPDATE, status.COMPLETE, reason)
         refresh_parent(rt, self.group_id)
-        return len(healthy)
+        return healthy
 
 
 def _forget_removed(connection: Any, group: Any) -> None:
