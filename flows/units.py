@@ -76,7 +76,11 @@ def delete_resource(
     if not polls:
         return delete
     wait = linear_flow.Flow(f"wait-delete-{label}", retry=PollUntilReady(f"poll-delete:{label}"))
-    wait.add(resource_tasks.WaitForDelete(stack_id, name, deadline, label=label))
+    wait.add(
+        resource_tasks.WaitForDelete(
+            stack_id, name, deadline, label=label, nested=scope is not None
+        )
+    )
     return linear_flow.Flow(f"resource-delete-{label}").add(delete, wait)
 
 

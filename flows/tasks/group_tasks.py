@@ -245,7 +245,12 @@ class RemovePart(resource_tasks.DeleteResource):
 class WaitForPartRemoval(resource_tasks.WaitForDelete):
     def __init__(self, group_id: str, slot: int, part: str, deadline: float) -> None:
         super().__init__(
-            group_id, part, deadline, label=f"remove-{slot}/{part}", after=[keys.VICTIMS]
+            group_id,
+            part,
+            deadline,
+            label=f"remove-{slot}/{part}",
+            after=[keys.VICTIMS],
+            nested=True,
         )
         self.group_id = group_id
         self.slot = slot

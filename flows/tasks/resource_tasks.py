@@ -223,10 +223,13 @@ class DeleteResource(_ResourceTask):
             scoped=_scoped(keys.deleted, dependents, scope),
         )
         self.polls = polls
+        self.nested = scope is not None
 
     def execute(self, **inputs: Any) -> bool:
         rt = runtime.current()
-        stack = rt.stacks.get(self.stack_id)
+        stack = _stack_to_delete_from(rt, self.stack_id, self.nested)
+        if stack is None:
+            return True  # a template resource whose nested stack was never recorded
         # Taken over or cancelled: stop before acting (checked in the same read).
         loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
         if loaded.action == status.INIT or (loaded.action, loaded.status) == (
@@ -257,6 +260,7 @@ class WaitForDelete(_ResourceTask):
         *,
         label: str | None = None,
         after: list[str] | None = None,
+        nested: bool = False,
     ) -> None:
         label = label or resource
         super().__init__(
@@ -267,10 +271,13 @@ class WaitForDelete(_ResourceTask):
             requires=list(after or ()),
             provides=keys.deleted(label),
         )
+        self.nested = nested
 
     def execute(self, **inputs: Any) -> bool:
         rt = runtime.current()
-        stack = rt.stacks.get(self.stack_id)
+        stack = _stack_to_delete_from(rt, self.stack_id, self.nested)
+        if stack is None:
+            return True
         # Taken over or cancelled: stop before acting (checked in the same read).
         loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
         if loaded.action != status.DELETE or loaded.status == status.COMPLETE:
@@ -284,6 +291,16 @@ class WaitForDelete(_ResourceTask):
         except Exception as exc:
             raise failures.record_delete_failure(rt, stack, self.resource, loaded, exc) from exc
         raise ResourceNotReady(self.resource)
+
+
+def _stack_to_delete_from(rt: Runtime, stack_id: str, nested: bool) -> StackDefinition | None:
+    """The stack; None for a template resource's nested stack that never was."""
+    try:
+        return rt.stacks.get(stack_id)
+    except exceptions.StackNotFound:
+        if nested:
+            return None
+        raise
 
 
 def _scoped(key: Any, names: list[str], scope: str | None) -> dict[str, str] | None:

@@ -102,3 +102,14 @@ def test_a_template_file_inside_a_template_file_is_refused(engine: Engine) -> No
         )
     assert "files.pair.yaml" in str(caught.value)
     assert "cannot nest" in str(caught.value)
+
+
+def test_a_stack_whose_template_resource_never_started_deletes_cleanly(engine: Engine) -> None:
+    failing_first = STACK.replace(
+        "properties: {value: hello}", "properties: {value: hello, fail: true}"
+    )
+    stack = engine.create("s", failing_first, files={"pair.yaml": PAIR})
+    assert stack["stack_status"] == "ROLLBACK_COMPLETE"
+    assert engine.statuses("s")["pair"] == "INIT_COMPLETE"
+    deleted = engine.delete("s")
+    assert deleted["stack_status"] == "DELETE_COMPLETE", deleted["stack_status_reason"]
