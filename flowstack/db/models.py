@@ -242,6 +242,8 @@ class ScaleEvent(Base):
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(NAME_LEN))
     status: Mapped[str] = mapped_column(sa.String(16))
     steps: Mapped[Any] = mapped_column(Json)
+    # Steps after the decision (convergence started, completed...), one per line.
+    later_steps: Mapped[str | None] = mapped_column(sa.Text)
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     details: Mapped[Any | None] = mapped_column(Json)
     desired_before: Mapped[int | None] = mapped_column(sa.Integer)

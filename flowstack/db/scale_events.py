@@ -21,6 +21,7 @@ FAILED = "FAILED"
 REFUSED = "REFUSED"  # paused, in cooldown, group busy
 NOOP = "NOOP"  # nothing to change (already there, clamped)
 OPEN = (PENDING, IN_PROGRESS)
+STEP_SEPARATOR = "\n"  # between later steps (settle makes each step one line)
 TERMINAL = (COMPLETE, FAILED, REFUSED, NOOP)
 
 
@@ -112,9 +113,6 @@ def open_events(db: Db, group_id: str) -> Sequence[sa.Row]:
     ).all()
 
 
-_SETTLE_CHUNK = 400  # ids per UPDATE: three bound values each, well under any driver's limit
-
-
 def settle(
     db: Db,
     group_id: str,
@@ -127,36 +125,32 @@ def settle(
 ) -> int:
     """Close (or advance) the open events a convergence covered; returns how many.
 
-    ``up_to_generation`` None covers every open event.  Each event's decision
-    log gets ``step`` appended.
+    ``up_to_generation`` None covers every open event.  Each event's log
+    gets ``step`` appended (``later_steps``), all of them in one statement:
+    this runs with the group's row locked, and a storm coalesces hundreds
+    of events into one convergence.
     """
-    rows = [
-        r
-        for r in open_events(db, group_id)
-        if up_to_generation is None or (r.generation or 0) <= up_to_generation
-    ]
-    if not rows:
-        return 0
-    # A storm coalesces hundreds of events into one convergence, and this runs
-    # with the group's row locked: one UPDATE per chunk, each event's new log
-    # chosen by a CASE on its id (executemany is a round trip per row here).
-    values: dict[str, Any] = {"status": state}
+    step = " ".join(step.splitlines())  # one line each: the log is split on line breaks
+    values: dict[str, Any] = {
+        "status": state,
+        "later_steps": sa.case(
+            (TABLE.c.later_steps.is_(None), step),
+            else_=TABLE.c.later_steps + STEP_SEPARATOR + step,
+        ),
+    }
     if state in TERMINAL:
         values["finished_at"] = models.utcnow()
     if flow_id is not None:
         values["flow_id"] = flow_id
     if reason is not None:
         values["reason"] = reason
-    steps_type = TABLE.c.steps.type
-    for start in range(0, len(rows), _SETTLE_CHUNK):
-        chunk = rows[start : start + _SETTLE_CHUNK]
-        new_steps = {
-            row.id: sa.bindparam(None, [*(row.steps or []), step], type_=steps_type)
-            for row in chunk
-        }
-        db.execute(
-            sa.update(TABLE)
-            .where(TABLE.c.id.in_(list(new_steps)))
-            .values(steps=sa.case(new_steps, value=TABLE.c.id), **values)
-        )
-    return len(rows)
+    query = sa.update(TABLE).where(TABLE.c.group_id == group_id, TABLE.c.status.in_(OPEN))
+    if up_to_generation is not None:
+        query = query.where(sa.func.coalesce(TABLE.c.generation, 0) <= up_to_generation)
+    return int(db.execute(query.values(**values)).rowcount)
+
+
+def all_steps(row: Any) -> list[str]:
+    """An event's whole log: its decision, then what its convergence did."""
+    later = getattr(row, "later_steps", None)
+    return [*(row.steps or []), *(later.split(STEP_SEPARATOR) if later else [])]

@@ -8,7 +8,7 @@ from typing import Any
 
 from flowstack import status
 from flowstack.api import webhooks
-from flowstack.db import groups
+from flowstack.db import groups, scale_events
 
 URL_HINT = (
     "The URL is a secret shown only to the stack's owner: read the policy's alarm_url "
@@ -101,7 +101,7 @@ def receipt(row: Any, *, duplicate: bool = False) -> dict[str, Any]:
         "receipt_id": row.id,
         "group_id": row.group_id,
         "status": row.status,
-        "decision": decision(row.steps or []),
+        "decision": decision(scale_events.all_steps(row)),
         "desired_before": row.desired_before,
         "desired_after": row.desired_after,
         "flow_id": row.flow_id,
@@ -126,8 +126,8 @@ def scale_event(row: Any, group_name: str, *, detail: bool = False) -> dict[str,
     if detail:
         view.update(
             {
-                "decision": decision(row.steps or []),
-                "steps": list(row.steps or []),
+                "decision": decision(scale_events.all_steps(row)),
+                "steps": scale_events.all_steps(row),
                 "details": row.details or {},
                 "idempotency_key": row.idempotency_key,
                 "finished_at": _time(row.finished_at),
@@ -143,7 +143,7 @@ def explained(row: Any) -> dict[str, Any]:
         "source": row.source,
         "policy": row.policy_name,
         "status": row.status,
-        "decision": decision(row.steps or []),
+        "decision": decision(scale_events.all_steps(row)),
         "desired_before": row.desired_before,
         "desired_after": row.desired_after,
         "flow_id": row.flow_id,
