@@ -6,8 +6,10 @@ import argparse
 import os
 from collections.abc import Callable
 
-from flowstack import exceptions, template
+from flowstack import exceptions
 from flowstack.resources import template_types
+from flowstack.template import files as get_file
+from flowstack.template import loader
 
 
 def parse_parameters(items: list[str] | None) -> dict[str, str]:
@@ -32,32 +34,46 @@ def read_template(path: str) -> str:
 
 
 def template_files(path: str, text: str) -> dict[str, str]:
-    """The files a template uses as resource types, read next to it (as Heat's client does).
+    """The files a template needs, read next to it (as Heat's client does).
 
-    ``type: lb_server.yaml`` (of a resource, or of a scaling group's
-    members) is read relative to the template's directory and sent in the
-    files map under the name the template uses.  A template that does not
-    parse is sent as it is: the engine names what is wrong with it.
+    Those it uses as resource types (``type: lb_server.yaml``, of a
+    resource or of a scaling group's members) and those it reads with
+    ``get_file`` (in it, or in such a type's file), each relative to the
+    directory of the file that names it, sent in the files map under the
+    name written.  A template that does not load is sent as it is: the
+    engine names what is wrong with it.
     """
     try:
-        parsed = template.parse(text)
+        data, _ = loader.load(text)
     except exceptions.TemplateInvalid:
         return {}
     base = os.path.dirname(os.path.abspath(path))
-    files = {}
-    for name in sorted(template_types.referenced_files(parsed)):
-        where = name if os.path.isabs(name) else os.path.join(base, name)
+    files: dict[str, str] = {}
+    for name in sorted(template_types.file_types_in(data)):
+        files[name] = _read_named(path, base, name)
         try:
-            with open(where, encoding="utf-8") as handle:
-                files[name] = handle.read()
-        except OSError as exc:
-            raise exceptions.InvalidInput(
-                f"template {path} uses {name} as a resource type but {where} cannot be "
-                f"read: {exc.strerror}"
-            ) from None
-        except UnicodeDecodeError:
-            raise exceptions.InvalidInput(f"{where} is not UTF-8 text") from None
+            nested, _ = loader.load(files[name])
+        except exceptions.TemplateInvalid:
+            continue
+        where = os.path.dirname(os.path.join(base, name))
+        for wanted in sorted(get_file.names(nested) - set(files)):
+            files[wanted] = _read_named(name, where, wanted)
+    for name in sorted(get_file.names(data) - set(files)):
+        files[name] = _read_named(path, base, name)
     return files
+
+
+def _read_named(named_by: str, base: str, name: str) -> str:
+    where = name if os.path.isabs(name) else os.path.join(base, name)
+    try:
+        with open(where, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise exceptions.InvalidInput(
+            f"{named_by} needs {name} but {where} cannot be read: {exc.strerror}"
+        ) from None
+    except UnicodeDecodeError:
+        raise exceptions.InvalidInput(f"{where} is not UTF-8 text") from None
 
 
 def integer(low: int, high: int | None = None) -> Callable[[str], int]:

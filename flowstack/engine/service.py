@@ -53,7 +53,10 @@ class StackService:
 
     # -- validation ------------------------------------------------------------------
 
-    def _parse(self, template_text: str) -> template.Template:
+    def _parse(
+        self, template_text: str, files: Mapping[str, Any] | None = None
+    ) -> template.Template:
+        """The template, its ``get_file`` calls replaced by the files' contents."""
         limit = self.rt.conf.engine.max_template_size
         if len(template_text.encode()) > limit:
             raise exceptions.InvalidRequest(
@@ -61,7 +64,7 @@ class StackService:
                 "([engine] max_template_size)",
                 field="template",
             )
-        tmpl = template.parse(template_text)
+        tmpl = template.parse(template_text, self._check_files(files))
         most = self.rt.conf.engine.max_resources_per_stack
         if len(tmpl.resources) > most:
             raise exceptions.InvalidRequest(
@@ -114,7 +117,7 @@ class StackService:
         files: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Check a template (and parameters, and files) without creating anything."""
-        tmpl = self._parse(template_text)
+        tmpl = self._parse(template_text, files)
         info = StackInfo(id="None", name="validate", project_id=ctx.project_id)
         validated, _ = self._validate(tmpl, parameters or {}, info, files)
         return views.validation(tmpl, validated)
@@ -142,7 +145,7 @@ class StackService:
             raise exceptions.InvalidRequest(
                 f"timeout must be at least 1 minute, got {timeout_mins}", field="timeout_mins"
             )
-        tmpl = self._parse(template_text)
+        tmpl = self._parse(template_text, files)
         stack_id = str(uuid.uuid4())
         info = StackInfo(id=stack_id, name=name, project_id=ctx.project_id)
         validated, used_files = self._validate(tmpl, parameters or {}, info, files)

@@ -10,6 +10,7 @@ created (:func:`check_files`), so that a lookup later never fails on them.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from flowstack.resources import attributes
 from flowstack.resources import properties as p
 from flowstack.resources.base import Resource
 from flowstack.template import Template, parse, secrecy, validate
+from flowstack.template import files as template_files
 from flowstack.template import parameters as params
 
 SUFFIXES = (".yaml", ".yml", ".template", ".json")
@@ -104,14 +106,32 @@ def _property(schema: params.ParameterSchema) -> p.Schema:
 
 def referenced_files(tmpl: Template) -> set[str]:
     """File names a template uses as types, for its resources or its groups' members."""
+    return _file_types(
+        (resource.type, resource.properties.get("resource")) for resource in tmpl.resources.values()
+    )
+
+
+def file_types_in(data: Any) -> set[str]:
+    """The same, from a template's plain data (a client reading files to send)."""
+    resources = data.get("resources") if isinstance(data, Mapping) else None
+    if not isinstance(resources, Mapping):
+        return set()
+    found = []
+    for resource in resources.values():
+        if isinstance(resource, Mapping):
+            properties = resource.get("properties")
+            member = properties.get("resource") if isinstance(properties, Mapping) else None
+            found.append((resource.get("type"), member))
+    return _file_types(found)
+
+
+def _file_types(pairs: Any) -> set[str]:
     found = set()
-    for resource in tmpl.resources.values():
-        if is_template_name(resource.type):
-            found.add(resource.type)
-        member = resource.properties.get("resource")
-        kind = member.get("type") if isinstance(member, dict) else None
-        if isinstance(kind, str) and is_template_name(kind):
-            found.add(kind)
+    for kind, member in pairs:
+        member_kind = member.get("type") if isinstance(member, Mapping) else None
+        for name in (kind, member_kind):
+            if isinstance(name, str) and is_template_name(name):
+                found.add(name)
     return found
 
 
@@ -141,7 +161,7 @@ def check_files(
             )
             continue
         try:
-            nested = parse(text)
+            nested = parse(text, files)
         except TemplateInvalid as exc:
             errors.extend(_in_file(name, exc.errors))
             continue
@@ -167,7 +187,9 @@ def check_files(
         except TemplateInvalid as exc:
             errors.extend(_in_file(name, exc.errors))
             continue
-        used[name] = text
+        # Kept with its get_file calls in place (as JSON, which is YAML too): the
+        # files it read are not stored.
+        used[name] = json.dumps(nested.to_mapping()) if template_files.GET_FILE in text else text
     if errors:
         raise TemplateInvalid(errors=errors)
     return used

@@ -18,6 +18,7 @@ from typing import Any
 
 from flowstack.exceptions import TemplateError, TemplateInvalid
 from flowstack.resources.properties import kind_of
+from flowstack.template import files as template_files
 from flowstack.template import functions, loader, paths, versions
 from flowstack.template import parameters as params
 from flowstack.template.parameters import ParameterSchema
@@ -111,12 +112,19 @@ class Template:
         return paths.with_lines(errors, self._lines)
 
 
-def parse(text: str) -> Template:
+def parse(text: str, files: Mapping[str, Any] | None = None) -> Template:
     """Parse YAML or JSON template text and check its structure.
+
+    With ``files`` (the files map a client sent), ``get_file`` calls are
+    replaced by the files' contents first.
 
     :raises TemplateInvalid: with every problem found, each with its line.
     """
     data, lines = loader.load(text)
+    if files is not None:
+        data, errors = template_files.inline(data, files)
+        if errors:
+            raise TemplateInvalid(errors=paths.with_lines(errors, lines))
     return _build(data, lines)
 
 

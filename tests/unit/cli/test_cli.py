@@ -231,8 +231,12 @@ resources:
   second:
     type: OS::Heat::TestResource
     properties: {value: {get_attr: [first, output]}}
+  third:
+    type: OS::Heat::TestResource
+    properties: {value: {get_file: word.txt}}
 outputs:
   echoed: {value: {get_attr: [second, output]}}
+  read: {value: {get_attr: [third, output]}}
 """
 GROUP_OF_PAIRS = """
 heat_template_version: 2018-08-31
@@ -248,6 +252,7 @@ resources:
         properties: {word: ping}
 outputs:
   echoes: {value: {get_attr: [pairs, outputs_list, echoed]}}
+  reads: {value: {get_attr: [pairs, outputs_list, read]}}
 """
 
 
@@ -255,15 +260,19 @@ def test_template_files_next_to_the_template_are_sent_with_it(cli: Cli) -> None:
     template = cli.file("group.yaml", GROUP_OF_PAIRS)
     missing = cli("stack", "create", "g", "-t", template)
     assert missing.returncode != 0
-    assert "uses pair.yaml as a resource type" in missing.stderr
+    assert "needs pair.yaml" in missing.stderr
     assert "No such file" in missing.stderr
 
     cli.file("pair.yaml", PAIR)
+    cli.file("word.txt", "ping")
     created = cli("stack", "create", "g", "-t", template, "--wait", "-f", "json")
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["stack_status"] == "CREATE_COMPLETE"
-    [echoes] = cli.json("stack", "output", "show", "g", "--all")
-    assert echoes["output_value"] == ["ping", "ping"]
+    outputs = {
+        o["output_key"]: o["output_value"]
+        for o in cli.json("stack", "output", "show", "g", "--all")
+    }
+    assert outputs == {"echoes": ["ping", "ping"], "reads": ["ping", "ping"]}
     group = cli.json("group", "show", "g/pairs")
     assert group["current_size"] == 2
     deleted = cli("stack", "delete", "g", "--wait")
