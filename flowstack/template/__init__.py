@@ -4,6 +4,7 @@ The modules, one job each:
 
 - ``versions``: accepted ``heat_template_version`` values and what each allows
 - ``loader``: YAML/JSON text to data, with the line of every node
+- ``files``: ``get_file`` calls replaced by the files map's text, at load
 - ``paths``: dotted paths (``resources.web.properties.flavor``) and their lines
 - ``model``: the :class:`Template` structure and the checks it needs nothing else for
 - ``parameters``: parameter schemas and user values
