@@ -129,6 +129,7 @@ def start(cloud: ScalingCloud, pool: str, **kwargs: Any) -> dict[str, Any]:
     return created
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"], indirect=True)
 def test_members_join_the_pool_after_their_server_is_active_and_show_in_outputs(
     scaling: ScalingCloud, pool: str
 ) -> None:
@@ -154,6 +155,7 @@ def test_members_join_the_pool_after_their_server_is_active_and_show_in_outputs(
     assert listed == {"server", "member"}
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"], indirect=True)
 def test_scale_in_drains_then_removes_the_member_then_deletes_the_server(
     scaling: ScalingCloud, pool: str
 ) -> None:
