@@ -78,7 +78,14 @@ def _create_member(
 ) -> tf_flow.Flow:
     if member.get("parts"):  # a template member: its resources one by one, revertible
         return units.create_unit(
-            group_id, name, [], deadline, polls=True, parts=member["parts"], label=name
+            group_id,
+            name,
+            [],
+            deadline,
+            polls=True,
+            parts=member["parts"],
+            label=name,
+            keep_partial=keep_partial,
         )
     polls = bool(member["create_polls"])
     create = group_tasks.CreateMember(

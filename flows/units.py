@@ -27,7 +27,7 @@ from taskflow import flow as tf_flow
 from taskflow.patterns import graph_flow, linear_flow
 
 from flows import keys
-from flows.tasks import resource_tasks
+from flows.tasks import part_tasks, resource_tasks
 from flows.tasks.retries import PollUntilReady
 from flowstack.resources.types.template_resource import nested_stack_id
 
@@ -94,8 +94,14 @@ def create_unit(
     parts: Parts,
     label: str | None = None,
     after: list[str] | None = None,
+    keep_partial: bool = False,
 ) -> tf_flow.Flow:
-    """Create a resource; a template resource with its own resources in between."""
+    """Create a resource; a template resource with its own resources in between.
+
+    ``keep_partial`` (a group member whose group keeps partial progress): a
+    failed part gives the member up instead of failing the flow (see
+    ``flows.tasks.part_tasks``).
+    """
     if not parts:
         return create_resource(
             stack_id, name, needs, deadline, polls=polls, label=label, after=after
@@ -103,27 +109,54 @@ def create_unit(
     label = label or name
     nested = nested_stack_id(stack_id, name)
     inner = graph_flow.Flow(f"parts-create-{label}")
-    inner.add(
-        *(
-            create_resource(
-                nested,
-                part["name"],
-                list(part["needs"]),
-                deadline,
-                polls=part["create_polls"],
-                label=f"{label}/{part['name']}",
-                scope=label,
-            )
-            for part in parts
+    inner.add(*(_create_part(nested, part, deadline, label, keep_partial) for part in parts))
+    if keep_partial:
+        labels = [f"{label}/{part['name']}" for part in parts]
+        last: Any = part_tasks.CompletePartialMember(
+            stack_id, name, deadline, labels, [part["name"] for part in parts], nested
         )
-    )
+        last = linear_flow.Flow(
+            f"wait-create-{label}", retry=PollUntilReady(f"poll-create:{label}")
+        ).add(last)
+    else:
+        last = _wait_create(stack_id, name, deadline, label)
     return linear_flow.Flow(f"unit-create-{label}").add(
         resource_tasks.CreateResource(
             stack_id, name, needs, deadline, polls=True, label=label, after=after
         ),
         inner,
-        _wait_create(stack_id, name, deadline, label),
+        last,
     )
+
+
+def _create_part(
+    nested: str, part: Mapping[str, Any], deadline: float, scope: str, keep_partial: bool
+) -> tf_flow.Flow:
+    if not keep_partial:
+        return create_resource(
+            nested,
+            part["name"],
+            list(part["needs"]),
+            deadline,
+            polls=part["create_polls"],
+            label=f"{scope}/{part['name']}",
+            scope=scope,
+        )
+    label = f"{scope}/{part['name']}"
+    create = part_tasks.PartCreate(
+        nested,
+        part["name"],
+        list(part["needs"]),
+        deadline,
+        polls=part["create_polls"],
+        label=label,
+        scope=scope,
+    )
+    if not part["create_polls"]:
+        return create
+    wait = linear_flow.Flow(f"wait-create-{label}", retry=PollUntilReady(f"poll-create:{label}"))
+    wait.add(part_tasks.PartWait(nested, part["name"], deadline, label=label))
+    return linear_flow.Flow(f"resource-create-{label}").add(create, wait)
 
 
 def delete_unit(

@@ -169,7 +169,13 @@ class WaitForCreate(_ResourceTask):
     """Poll the create until ready; raises ResourceNotReady to be polled again."""
 
     def __init__(
-        self, stack_id: str, resource: str, deadline: float, *, label: str | None = None
+        self,
+        stack_id: str,
+        resource: str,
+        deadline: float,
+        *,
+        label: str | None = None,
+        after: list[str] | None = None,
     ) -> None:
         label = label or resource
         super().__init__(
@@ -177,6 +183,7 @@ class WaitForCreate(_ResourceTask):
             stack_id,
             resource,
             deadline,
+            requires=list(after or ()),
             provides=keys.resource(label),
         )
 

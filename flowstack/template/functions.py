@@ -3,10 +3,11 @@
 flowstack supports ``get_param``, ``get_resource``, ``get_attr``,
 ``str_replace`` and ``list_join`` with Heat's semantics for each template
 version (``get_file`` is replaced by the file's text when the template is
-loaded, see :mod:`flowstack.template.files`).  As in Heat, a map with a single key that names a function is a call
-and any other map is plain data; a call to one of Heat's other functions (or
-a CloudFormation one) is rejected with the list of supported functions, so a
-template never silently means something else here than in Heat.
+loaded, see :mod:`flowstack.template.files`).  As in Heat, a map with a
+single key that names a function is a call and any other map is plain
+data; a call to one of Heat's other functions (or a CloudFormation one) is
+rejected with the list of supported functions, so a template never silently
+means something else here than in Heat.
 
 Parsing turns each call into a small immutable object; resolving evaluates
 them through an :class:`Env`, which is how validation (where other resources

@@ -146,16 +146,6 @@ class AutoScalingGroup(base.Resource):
                 custom_constraints,
             )
         )
-        member = values["resource"]
-        kind = member.get("type") if isinstance(member, dict) else None
-        if values.get("keep_partial_progress") is True and _is_template(kind, resource_types):
-            errors.append(
-                TemplateError(
-                    paths.child(path, "keep_partial_progress"),
-                    "keep_partial_progress is not supported for members that are template "
-                    f"files ({kind}): a failed member's resources are rolled back with its event",
-                )
-            )
         return errors
 
     @staticmethod
@@ -244,13 +234,6 @@ def check_member(
             )
         )
     return errors
-
-
-def _is_template(kind: Any, resource_types: Any) -> bool:
-    try:
-        return isinstance(kind, str) and bool(resource_types.get(kind).is_template)
-    except KeyError:
-        return False
 
 
 def _known(*values: Any) -> bool:

@@ -118,8 +118,12 @@ def assert_pool_matches_servers(cloud: ScalingCloud, pool: str, size: int) -> No
 
 def assert_all_fired(cloud: ScalingCloud) -> None:
     """The injected faults really hit the calls (each rule used up)."""
+    assert_all_fired_kind(cloud, "lb_errors", "lb_immutable")
+
+
+def assert_all_fired_kind(cloud: ScalingCloud, *kinds: str) -> None:
     config = cloud.sim.fault_config
-    rules = [r for kind in ("lb_errors", "lb_immutable") for r in config[kind]]
+    rules = [r for kind in kinds for r in config[kind]]
     assert rules and all(r["fired"] == r["times"] for r in rules), rules
 
 
@@ -308,3 +312,29 @@ def test_a_member_whose_server_went_to_error_leaves_the_pool_and_is_replaced(
     assert_pool_matches_servers(scaling, pool, 3)
     [removed] = [e for e in scaling.sim.lb_events(event="member-delete")]
     assert removed["member_id"] == nested["member"]
+
+
+def test_keep_partial_progress_gives_up_only_the_member_whose_join_failed(
+    scaling: ScalingCloud, pool: str
+) -> None:
+    partial = stack().replace(
+        "      desired_capacity: 2\n",
+        "      desired_capacity: 2\n      keep_partial_progress: true\n",
+    )
+    created = scaling.create("web", partial, parameters={"pool": "web-pool"}, files=FILES)
+    assert created["stack_status"] == "CREATE_COMPLETE", created["stack_status_reason"]
+    scaling.sim.set_faults(
+        lb_provisioning_errors=[{"resource": "member", "operation": "create", "times": 1}]
+    )
+    assert scaling.post(scaling.outputs("web")["up_url"]).status == 202
+    group = scaling.wait_idle("asg")
+    assert_all_fired_kind(scaling, "lb_provisioning_errors")
+    assert (group["current_size"], group["desired_capacity"]) == (3, 3)
+    [event] = scaling.service.list_scale_events(scaling.ctx, "asg")[:1]
+    assert event["status"] == "COMPLETE"
+    detail = scaling.service.show_scale_event(scaling.ctx, event["receipt_id"])
+    assert "partial: 1 of 2 new member(s) created" in detail["decision"], detail["decision"]
+    # The given-up member's server is gone; its failed pool member too.
+    assert_pool_matches_servers(scaling, pool, 3)
+    gone = [m for m in scaling.sim.pool_members(pool, live_only=False) if not m["live"]]
+    assert len(gone) == 1
