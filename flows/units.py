@@ -52,9 +52,8 @@ def create_resource(
     )
     if not polls:
         return create
-    wait = linear_flow.Flow(f"wait-create-{label}", retry=PollUntilReady(f"poll-create:{label}"))
-    wait.add(resource_tasks.WaitForCreate(stack_id, name, deadline, label=label))
-    return linear_flow.Flow(f"resource-create-{label}").add(create, wait)
+    wait = resource_tasks.WaitForCreate(stack_id, name, deadline, label=label)
+    return linear_flow.Flow(f"resource-create-{label}").add(create, _polled("create", label, wait))
 
 
 def delete_resource(
@@ -75,13 +74,10 @@ def delete_resource(
     )
     if not polls:
         return delete
-    wait = linear_flow.Flow(f"wait-delete-{label}", retry=PollUntilReady(f"poll-delete:{label}"))
-    wait.add(
-        resource_tasks.WaitForDelete(
-            stack_id, name, deadline, label=label, nested=scope is not None
-        )
+    wait = resource_tasks.WaitForDelete(
+        stack_id, name, deadline, label=label, nested=scope is not None
     )
-    return linear_flow.Flow(f"resource-delete-{label}").add(delete, wait)
+    return linear_flow.Flow(f"resource-delete-{label}").add(delete, _polled("delete", label, wait))
 
 
 def create_unit(
@@ -111,21 +107,22 @@ def create_unit(
     inner = graph_flow.Flow(f"parts-create-{label}")
     inner.add(*(_create_part(nested, part, deadline, label, keep_partial) for part in parts))
     if keep_partial:
-        labels = [f"{label}/{part['name']}" for part in parts]
-        last: Any = part_tasks.CompletePartialMember(
-            stack_id, name, deadline, labels, [part["name"] for part in parts], nested
+        complete: resource_tasks.WaitForCreate = part_tasks.CompletePartialMember(
+            stack_id,
+            name,
+            deadline,
+            [f"{label}/{part['name']}" for part in parts],
+            [part["name"] for part in parts],
+            nested,
         )
-        last = linear_flow.Flow(
-            f"wait-create-{label}", retry=PollUntilReady(f"poll-create:{label}")
-        ).add(last)
     else:
-        last = _wait_create(stack_id, name, deadline, label)
+        complete = resource_tasks.WaitForCreate(stack_id, name, deadline, label=label)
     return linear_flow.Flow(f"unit-create-{label}").add(
         resource_tasks.CreateResource(
             stack_id, name, needs, deadline, polls=True, label=label, after=after
         ),
         inner,
-        last,
+        _polled("create", label, complete),
     )
 
 
@@ -154,9 +151,8 @@ def _create_part(
     )
     if not part["create_polls"]:
         return create
-    wait = linear_flow.Flow(f"wait-create-{label}", retry=PollUntilReady(f"poll-create:{label}"))
-    wait.add(part_tasks.PartWait(nested, part["name"], deadline, label=label))
-    return linear_flow.Flow(f"resource-create-{label}").add(create, wait)
+    wait = part_tasks.PartWait(nested, part["name"], deadline, label=label)
+    return linear_flow.Flow(f"resource-create-{label}").add(create, _polled("create", label, wait))
 
 
 def delete_unit(
@@ -211,6 +207,7 @@ def dependents_of(plan: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     return result
 
 
-def _wait_create(stack_id: str, name: str, deadline: float, label: str) -> tf_flow.Flow:
-    wait = linear_flow.Flow(f"wait-create-{label}", retry=PollUntilReady(f"poll-create:{label}"))
-    return wait.add(resource_tasks.WaitForCreate(stack_id, name, deadline, label=label))
+def _polled(action: str, label: str, task: Any) -> tf_flow.Flow:
+    """``task`` polled (it raises ResourceNotReady) until done, each poll checkpointed."""
+    retry = PollUntilReady(f"poll-{action}:{label}")
+    return linear_flow.Flow(f"wait-{action}-{label}", retry=retry).add(task)
