@@ -59,6 +59,7 @@ def get_state(connection: sa.Connection, stack_id: str, name: str) -> sa.Row:
             table.c.type,
             table.c.action,
             table.c.status,
+            table.c.status_reason,
             table.c.physical_id,
             table.c.attributes,
             table.c.secret_data,
