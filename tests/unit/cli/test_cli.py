@@ -265,6 +265,8 @@ def test_template_files_next_to_the_template_are_sent_with_it(cli: Cli) -> None:
 
     cli.file("pair.yaml", PAIR)
     cli.file("word.txt", "ping")
+    validated = cli("template", "validate", "-t", template)
+    assert validated.returncode == 0, validated.stderr
     created = cli("stack", "create", "g", "-t", template, "--wait", "-f", "json")
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["stack_status"] == "CREATE_COMPLETE"
