@@ -170,7 +170,23 @@ class ChooseVictims(task.Task):
         return chosen + [None] * (self.count - len(chosen))
 
 
-class RemoveMember(resource_tasks.DeleteResource):
+class _ForVictim:
+    """A step of a scale-in slot: it acts on the member chosen for its slot, if any."""
+
+    slot: int
+
+    def aim(self, victim: str) -> None:
+        raise NotImplementedError
+
+    def execute(self, **inputs: Any) -> bool:
+        victim = inputs[keys.VICTIMS][self.slot]
+        if victim is None:
+            return True  # fewer members than slots (say, the broken ones were gone)
+        self.aim(victim)
+        return bool(super().execute())  # type: ignore[misc]
+
+
+class RemoveMember(_ForVictim, resource_tasks.DeleteResource):
     """Delete the member chosen for one slot of a scale-in."""
 
     def __init__(self, group_id: str, slot: int, deadline: float, *, polls: bool) -> None:
@@ -185,30 +201,22 @@ class RemoveMember(resource_tasks.DeleteResource):
         )
         self.slot = slot
 
-    def execute(self, **inputs: Any) -> bool:
-        victim = inputs[keys.VICTIMS][self.slot]
-        if victim is None:
-            return True
+    def aim(self, victim: str) -> None:
         self.resource = victim
-        return super().execute()
 
 
-class WaitForRemoval(resource_tasks.WaitForDelete):
+class WaitForRemoval(_ForVictim, resource_tasks.WaitForDelete):
     def __init__(self, group_id: str, slot: int, deadline: float) -> None:
         super().__init__(
             group_id, f"slot-{slot}", deadline, label=f"remove-{slot}", after=[keys.VICTIMS]
         )
         self.slot = slot
 
-    def execute(self, **inputs: Any) -> bool:
-        victim = inputs[keys.VICTIMS][self.slot]
-        if victim is None:
-            return True
+    def aim(self, victim: str) -> None:
         self.resource = victim
-        return super().execute()
 
 
-class RemovePart(resource_tasks.DeleteResource):
+class RemovePart(_ForVictim, resource_tasks.DeleteResource):
     """Delete one resource of the template member chosen for a slot (its nested stack)."""
 
     def __init__(
@@ -234,15 +242,11 @@ class RemovePart(resource_tasks.DeleteResource):
         self.group_id = group_id
         self.slot = slot
 
-    def execute(self, **inputs: Any) -> bool:
-        victim = inputs[keys.VICTIMS][self.slot]
-        if victim is None:
-            return True
+    def aim(self, victim: str) -> None:
         self.stack_id = nested_stack_id(self.group_id, victim)
-        return super().execute()
 
 
-class WaitForPartRemoval(resource_tasks.WaitForDelete):
+class WaitForPartRemoval(_ForVictim, resource_tasks.WaitForDelete):
     def __init__(self, group_id: str, slot: int, part: str, deadline: float) -> None:
         super().__init__(
             group_id,
@@ -255,12 +259,8 @@ class WaitForPartRemoval(resource_tasks.WaitForDelete):
         self.group_id = group_id
         self.slot = slot
 
-    def execute(self, **inputs: Any) -> bool:
-        victim = inputs[keys.VICTIMS][self.slot]
-        if victim is None:
-            return True
+    def aim(self, victim: str) -> None:
         self.stack_id = nested_stack_id(self.group_id, victim)
-        return super().execute()
 
 
 class CreateMember(resource_tasks.CreateResource):
