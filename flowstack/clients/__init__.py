@@ -27,6 +27,7 @@ from typing import Any, Self
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from flowstack.clients import common
 from flowstack.clients import nova as nova_api
 from flowstack.clients import octavia as octavia_api
 from flowstack.clients.nova import (
@@ -72,7 +73,7 @@ class NovaSettings:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
-        return min(self.retry_delay * (2**attempt), 30.0)
+        return common.backoff(self.retry_delay, attempt)
 
 
 class Clients:

@@ -30,7 +30,6 @@ from typing import Any
 import requests
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
-from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 from novaclient import client as nova_client
 from novaclient import exceptions as nova_exc
@@ -38,11 +37,9 @@ from oslo_config import cfg
 from oslo_utils import uuidutils
 from urllib3 import exceptions as urllib3_exc
 
+from flowstack.clients import common
 from flowstack.conf.nova import GROUP_NAME as GROUP
 from flowstack.exceptions import FlowstackError
-
-_MAX_DETAIL = 300
-
 
 # -- errors ------------------------------------------------------------------------------
 
@@ -81,18 +78,6 @@ class NovaRequestError(NovaError):
 
 class NovaNotFound(NovaRequestError):
     """The thing asked for does not exist (HTTP 404), or a name matches several."""
-
-
-def _clean(text: Any) -> str:
-    """One line of at most a few hundred characters."""
-    words = " ".join(str(text or "").split())
-    return words if len(words) <= _MAX_DETAIL else words[: _MAX_DETAIL - 3] + "..."
-
-
-def _where(message: str) -> str:
-    """``scheme://host:port`` of the URL in a keystoneauth message (no path or query)."""
-    match = re.search(r"\b(https?://[^\s:/]+(?::\d+)?)", message)
-    return match.group(1) if match else "its endpoint"
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -138,7 +123,9 @@ def translate(exc: BaseException) -> NovaError | None:
         return exc
     if isinstance(exc, nova_exc.ClientException):
         status = exc.code if isinstance(exc.code, int) else None
-        detail = _clean(exc.message if exc.message not in (None, "n/a") else type(exc).__name__)
+        detail = common.clean(
+            exc.message if exc.message not in (None, "n/a") else type(exc).__name__
+        )
         if status == 404:
             return NovaNotFound(detail, status=status)
         if status is not None and (status >= 500 or status in (413, 429)):
@@ -147,41 +134,36 @@ def translate(exc: BaseException) -> NovaError | None:
             return error
         return NovaRequestError(detail, status=status)
     if isinstance(exc, nova_exc.NoUniqueMatch):
-        return NovaRequestError(_clean(exc))
+        return NovaRequestError(common.clean(exc))
     if isinstance(exc, ks_exc.HttpError):  # from the identity service, during auth
-        detail = _clean(f"authentication failed: {exc.message}")
+        detail = common.clean(f"authentication failed: {exc.message}")
         if exc.http_status and exc.http_status >= 500:
             return NovaTransientError(detail, status=exc.http_status)
         return NovaRequestError(detail, status=exc.http_status)
     if isinstance(exc, ks_exc.ConnectionError):
         message = str(exc)
-        where = _where(message)
+        where = common.where(message)
         if _never_sent(exc):
             return NovaUnreachable(f"Nova is unreachable at {where}: {_connect_reason(message)}")
         if isinstance(exc, ks_exc.ConnectTimeout):
             return NovaTransientError(f"no answer from Nova at {where} in time (request timed out)")
-        return NovaTransientError(f"the connection to Nova at {where} broke: {_clean(message)}")
+        return NovaTransientError(
+            f"the connection to Nova at {where} broke: {common.clean(message)}"
+        )
     if isinstance(exc, ks_exc.ClientException):  # catalog, discovery, auth configuration
         broken = next((e for e in _chain(exc) if isinstance(e, ks_exc.ConnectionError)), None)
         if broken is not None:  # e.g. the identity service is down: Nova was never called
             return NovaUnreachable(
-                f"cannot authenticate to call Nova: {_where(str(broken))} is unreachable "
+                f"cannot authenticate to call Nova: {common.where(str(broken))} is unreachable "
                 f"({_connect_reason(str(broken))})"
             )
-        return NovaRequestError(_clean(f"cannot call Nova: {exc}"))
+        return NovaRequestError(common.clean(f"cannot call Nova: {exc}"))
     return None
 
 
-@contextlib.contextmanager
-def translated() -> Iterator[None]:
+def translated() -> contextlib.AbstractContextManager[None]:
     """Raise the :class:`NovaError` for any novaclient/keystoneauth error in the block."""
-    try:
-        yield
-    except Exception as exc:
-        error = translate(exc)
-        if error is None or error is exc:
-            raise
-        raise error from exc
+    return common.translating(translate)
 
 
 # -- session and client ------------------------------------------------------------------
@@ -217,11 +199,7 @@ def load_session(
     is fetched.  The connection pool is sized to the engine's threads, so
     parallel builds reuse keep-alive connections instead of opening new ones.
     """
-    group = conf[GROUP]
-    if group.auth_type:
-        auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
-    else:
-        auth = noauth.NoAuth(endpoint=endpoint_override)
+    auth = common.auth_plugin(conf, GROUP, endpoint_override)
     http = requests.Session()
     adapter = ks_session.TCPKeepAliveAdapter(pool_maxsize=max(10, pool_size))
     http.mount("http://", adapter)

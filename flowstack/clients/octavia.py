@@ -16,24 +16,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
-from collections.abc import Iterator
 from typing import Any
 
 import requests
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
-from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 from openstack import connection
 from openstack import exceptions as sdk_exc
 from oslo_config import cfg
 
+from flowstack.clients import common
 from flowstack.conf.octavia import GROUP_NAME as GROUP
 from flowstack.exceptions import FlowstackError
-
-_MAX_DETAIL = 300
-
 
 # -- errors ------------------------------------------------------------------------------
 
@@ -70,19 +65,9 @@ class OctaviaConflict(OctaviaRequestError):
         return "immutable" in self.detail.lower()
 
 
-def _clean(text: Any) -> str:
-    words = " ".join(str(text or "").split())
-    return words if len(words) <= _MAX_DETAIL else words[: _MAX_DETAIL - 3] + "..."
-
-
-def _where(message: str) -> str:
-    match = re.search(r"\b(https?://[^\s:/]+(?::\d+)?)", message)
-    return match.group(1) if match else "its endpoint"
-
-
 def _http(exc: sdk_exc.HttpException) -> OctaviaError:
     status = exc.status_code if isinstance(exc.status_code, int) else None
-    detail = _clean(exc.details or exc.message or type(exc).__name__)
+    detail = common.clean(exc.details or exc.message or type(exc).__name__)
     if isinstance(exc, sdk_exc.NotFoundException) or status == 404:
         return OctaviaNotFound(detail, status=status)
     if isinstance(exc, sdk_exc.ConflictException) or status == 409:
@@ -99,31 +84,26 @@ def translate(exc: BaseException) -> OctaviaError | None:
     if isinstance(exc, sdk_exc.HttpException):
         return _http(exc)
     if isinstance(exc, sdk_exc.DuplicateResource):
-        return OctaviaRequestError(_clean(exc))
+        return OctaviaRequestError(common.clean(exc))
     if isinstance(exc, ks_exc.ConnectionError | requests.exceptions.ConnectionError):
-        return OctaviaTransientError(f"Octavia is unreachable at {_where(str(exc))}: {_clean(exc)}")
+        return OctaviaTransientError(
+            f"Octavia is unreachable at {common.where(str(exc))}: {common.clean(exc)}"
+        )
     if isinstance(exc, ks_exc.DiscoveryFailure):  # the endpoint did not answer its root
-        return OctaviaTransientError(_clean(f"cannot reach Octavia: {exc}"))
+        return OctaviaTransientError(common.clean(f"cannot reach Octavia: {exc}"))
     if isinstance(exc, ks_exc.HttpError):  # the identity service, during auth
-        detail = _clean(f"authentication failed: {exc.message}")
+        detail = common.clean(f"authentication failed: {exc.message}")
         if exc.http_status and exc.http_status >= 500:
             return OctaviaTransientError(detail, status=exc.http_status)
         return OctaviaRequestError(detail, status=exc.http_status)
     if isinstance(exc, ks_exc.ClientException | sdk_exc.SDKException):
-        return OctaviaRequestError(_clean(f"cannot call Octavia: {exc}"))
+        return OctaviaRequestError(common.clean(f"cannot call Octavia: {exc}"))
     return None
 
 
-@contextlib.contextmanager
-def translated() -> Iterator[None]:
+def translated() -> contextlib.AbstractContextManager[None]:
     """Raise the :class:`OctaviaError` for any openstacksdk/keystoneauth error in the block."""
-    try:
-        yield
-    except Exception as exc:
-        error = translate(exc)
-        if error is None or error is exc:
-            raise
-        raise error from exc
+    return common.translating(translate)
 
 
 # -- settings, session and proxy ---------------------------------------------------------
@@ -141,16 +121,12 @@ class OctaviaSettings:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
-        return min(self.retry_delay * (2**attempt), 30.0)
+        return common.backoff(self.retry_delay, attempt)
 
 
 def load_session(conf: cfg.ConfigOpts, *, endpoint: str | None) -> ks_session.Session:
     """A keystoneauth session from the [octavia] options (no token without ``auth_type``)."""
-    group = conf[GROUP]
-    if group.auth_type:
-        auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
-    else:
-        auth = noauth.NoAuth(endpoint=endpoint)
+    auth = common.auth_plugin(conf, GROUP, endpoint)
     return ks_loading.load_session_from_conf_options(conf, GROUP, auth=auth)
 
 
