@@ -44,15 +44,22 @@ def create_resource(
     label: str | None = None,
     after: list[str] | None = None,
     scope: str | None = None,
+    partial: bool = False,
 ) -> tf_flow.Flow:
-    """Create one resource (start, then poll until ready when its type polls)."""
+    """Create one resource (start, then poll until ready when its type polls).
+
+    ``partial``: a part of a member whose group keeps partial progress, whose
+    failure is handed on instead of raised (``flows.tasks.part_tasks``).
+    """
     label = label or name
-    create = resource_tasks.CreateResource(
+    create_class = part_tasks.PartCreate if partial else resource_tasks.CreateResource
+    create = create_class(
         stack_id, name, needs, deadline, polls=polls, label=label, after=after, scope=scope
     )
     if not polls:
         return create
-    wait = resource_tasks.WaitForCreate(stack_id, name, deadline, label=label)
+    wait_class = part_tasks.PartWait if partial else resource_tasks.WaitForCreate
+    wait = wait_class(stack_id, name, deadline, label=label)
     return linear_flow.Flow(f"resource-create-{label}").add(create, _polled("create", label, wait))
 
 
@@ -105,7 +112,21 @@ def create_unit(
     label = label or name
     nested = nested_stack_id(stack_id, name)
     inner = graph_flow.Flow(f"parts-create-{label}")
-    inner.add(*(_create_part(nested, part, deadline, label, keep_partial) for part in parts))
+    inner.add(
+        *(
+            create_resource(
+                nested,
+                part["name"],
+                list(part["needs"]),
+                deadline,
+                polls=part["create_polls"],
+                label=f"{label}/{part['name']}",
+                scope=label,
+                partial=keep_partial,
+            )
+            for part in parts
+        )
+    )
     if keep_partial:
         complete: resource_tasks.WaitForCreate = part_tasks.CompletePartialMember(
             stack_id,
@@ -124,35 +145,6 @@ def create_unit(
         inner,
         _polled("create", label, complete),
     )
-
-
-def _create_part(
-    nested: str, part: Mapping[str, Any], deadline: float, scope: str, keep_partial: bool
-) -> tf_flow.Flow:
-    if not keep_partial:
-        return create_resource(
-            nested,
-            part["name"],
-            list(part["needs"]),
-            deadline,
-            polls=part["create_polls"],
-            label=f"{scope}/{part['name']}",
-            scope=scope,
-        )
-    label = f"{scope}/{part['name']}"
-    create = part_tasks.PartCreate(
-        nested,
-        part["name"],
-        list(part["needs"]),
-        deadline,
-        polls=part["create_polls"],
-        label=label,
-        scope=scope,
-    )
-    if not part["create_polls"]:
-        return create
-    wait = part_tasks.PartWait(nested, part["name"], deadline, label=label)
-    return linear_flow.Flow(f"resource-create-{label}").add(create, _polled("create", label, wait))
 
 
 def delete_unit(

@@ -56,6 +56,41 @@ def status_of(connection: sa.Connection | orm.Session, stack_id: str) -> sa.Row 
     ).first()
 
 
+def insert_nested(
+    connection: sa.Connection,
+    *,
+    stack_id: str,
+    parent: Any,
+    resource_name: str,
+    template: Any,
+    secret_parameters: str | None,
+    reason: str,
+    files: dict[str, str] | None = None,
+) -> None:
+    """The CREATE_IN_PROGRESS row of a resource's nested stack (a group's, a template's).
+
+    ``parent``: the owning stack's id, name and project_id.  Its parameters
+    are all kept encrypted: they are property values, which may be secrets.
+    """
+    connection.execute(
+        sa.insert(models.Stack.__table__).values(
+            id=stack_id,
+            name=f"{parent.name}-{resource_name}-{stack_id[:8]}"[:255],
+            project_id=parent.project_id,
+            action=status.CREATE,
+            status=status.IN_PROGRESS,
+            status_reason=reason,
+            template=template,
+            parameters={},
+            secret_parameters=secret_parameters,
+            disable_rollback=False,
+            parent_id=parent.id,
+            parent_resource=resource_name,
+            files=files,
+        )
+    )
+
+
 def get_by_id_row(connection: sa.Connection | orm.Session, stack_id: str) -> sa.Row:
     """A stack's columns by id, without an ORM session (tasks use connections)."""
     table = models.Stack.__table__

@@ -18,8 +18,6 @@ from flowstack.engine import runtime
 from flowstack.resources.base import Resource
 from flowstack.scaling import nested
 
-STACKS = models.Stack.__table__
-
 
 def create_group(plugin: Resource, properties: dict[str, Any]) -> str:
     """Record the group, its nested stack and its first members (not created yet)."""
@@ -38,24 +36,17 @@ def create_group(plugin: Resource, properties: dict[str, Any]) -> str:
         if existing is not None:
             return group_id  # re-executed after a crash: recorded already
         reason = f"Creating {size} member(s)"
-        connection.execute(
-            sa.insert(STACKS).values(
-                id=group_id,
-                name=f"{plugin.stack.name}-{plugin.name}-{group_id[:8]}"[:255],
-                project_id=plugin.stack.project_id,
-                action=status.CREATE,
-                status=status.IN_PROGRESS,
-                status_reason=reason,
-                template=nested.member_template(member_type, member_properties, names),
-                parameters={},
-                secret_parameters=(
-                    rt.secrets.encrypt(member_properties) if member_properties else None
-                ),
-                disable_rollback=False,
-                parent_id=plugin.stack.id,
-                parent_resource=plugin.name,
-                files=_member_files(rt, plugin.stack.id, member_type),
-            )
+        stacks.insert_nested(
+            connection,
+            stack_id=group_id,
+            parent=plugin.stack,
+            resource_name=plugin.name,
+            template=nested.member_template(member_type, member_properties, names),
+            secret_parameters=(
+                rt.secrets.encrypt(member_properties) if member_properties else None
+            ),
+            reason=reason,
+            files=_member_files(rt, plugin.stack.id, member_type),
         )
         events.add(connection, group_id, status.CREATE, status.IN_PROGRESS, reason)
         groups.insert(

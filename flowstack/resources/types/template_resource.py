@@ -86,23 +86,14 @@ class TemplateResource(base.Resource):
             ).first()
             if exists is not None:
                 return  # re-executed after a crash: recorded already
-            connection.execute(
-                sa.insert(STACKS).values(
-                    id=nested_id,
-                    name=f"{self.stack.name}-{self.name}-{nested_id[:8]}"[:255],
-                    project_id=self.stack.project_id,
-                    action=status.CREATE,
-                    status=status.IN_PROGRESS,
-                    status_reason=reason,
-                    template=self.template.to_mapping(),
-                    parameters={},
-                    secret_parameters=rt.secrets.encrypt(values) if values else None,
-                    disable_rollback=False,
-                    parent_id=self.stack.id,
-                    parent_resource=self.name,
-                    created_at=models.utcnow(),
-                    deleted_id="",
-                )
+            stacks.insert_nested(
+                connection,
+                stack_id=nested_id,
+                parent=self.stack,
+                resource_name=self.name,
+                template=self.template.to_mapping(),
+                secret_parameters=rt.secrets.encrypt(values) if values else None,
+                reason=reason,
             )
             events.add(connection, nested_id, status.CREATE, status.IN_PROGRESS, reason)
             resources.create_all(
