@@ -187,11 +187,7 @@ class PoolMember(base.Resource):
     def _load_balancer_active(self) -> bool:
         lb_id = self.data["loadbalancer_id"]
         try:
-            lb = self._retrying(
-                lambda: self._octavia().get_load_balancer(lb_id),
-                _CREATE,
-                f"read load balancer {lb_id}",
-            )
+            lb = self._load_balancer(_CREATE)
         except (OctaviaNotFound, OctaviaConflict) as exc:
             raise self._failure(_CREATE, f"load balancer {lb_id} is gone: {exc.detail}") from exc
         state = lb.provisioning_status
@@ -397,11 +393,7 @@ class PoolMember(base.Resource):
             raise self._failure(_DELETE, f"Octavia refused to change member: {conflict}")
         lb_id = self.data["loadbalancer_id"]
         try:
-            lb = self._retrying(
-                lambda: self._octavia().get_load_balancer(lb_id),
-                _DELETE,
-                f"read load balancer {lb_id}",
-            )
+            lb = self._load_balancer(_DELETE)
         except (OctaviaNotFound, OctaviaConflict):
             return self._phase(_DONE)  # the load balancer went, with its members
         if lb.provisioning_status == ERROR:
@@ -497,6 +489,13 @@ class PoolMember(base.Resource):
                 f"{what} after waiting {waited:.0f} s "
                 f"([octavia] provisioning_timeout is {self._settings.provisioning_timeout:g} s)",
             )
+
+    def _load_balancer(self, action: str) -> Any:
+        """The member's load balancer as Octavia has it now (404 and 409 raised as they are)."""
+        lb_id = self.data["loadbalancer_id"]
+        return self._retrying(
+            lambda: self._octavia().get_load_balancer(lb_id), action, f"read load balancer {lb_id}"
+        )
 
     def _retrying(self, call: Callable[[], T], action: str, what: str) -> T:
         """``call`` with transient errors retried; 404 and 409 are the caller's to judge."""
