@@ -11,9 +11,12 @@ from keystoneauth1 import token_endpoint
 from novaclient import client as nova_client
 
 from flowstack.nova_sim import NovaSimulator
+from tests.unit.nova_sim.helpers import FakeClock
 
 BUILD_DELAY = 0.05
 DELETE_DELAY = 0.05
+LB_PROVISION = 1.0  # simulated seconds a load balancer object stays PENDING_CREATE
+LB_UPDATE = 0.5  # ... and PENDING_UPDATE
 
 
 @pytest.fixture
@@ -53,3 +56,18 @@ def make_nova() -> Iterator[Callable[..., Any]]:
 def nova(sim: NovaSimulator, make_nova: Callable[..., Any]) -> Any:
     """A novaclient 2.1 client on ``sim``, exactly as a user would build one."""
     return make_nova(sim)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Simulated time, moved on by the test."""
+    return FakeClock()
+
+
+@pytest.fixture
+def lbsim(clock: FakeClock) -> Iterator[NovaSimulator]:
+    """A simulator on ``clock`` whose load-balancer objects take LB_PROVISION/LB_UPDATE s."""
+    with NovaSimulator(
+        clock=clock, build_delay=0, lb_provision_delay=LB_PROVISION, lb_update_delay=LB_UPDATE
+    ) as simulator:
+        yield simulator

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,8 @@ from openstack import exceptions as sdk_exc
 from flowstack.nova_sim import CIRROS_IMAGE_ID, PRIVATE_NETWORK_ID, NovaSimulator
 from flowstack.nova_sim.cli import build_parser, load_config
 from flowstack.nova_sim.errors import SimulatorConfigError
+from tests.unit.nova_sim.conftest import LB_PROVISION, LB_UPDATE
 from tests.unit.nova_sim.helpers import FakeClock, http, wait_status
-
-PROVISION = 1.0
-UPDATE = 0.5
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def lbsim(clock: FakeClock) -> Iterator[NovaSimulator]:
-    with NovaSimulator(
-        clock=clock, build_delay=0, lb_provision_delay=PROVISION, lb_update_delay=UPDATE
-    ) as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -77,7 +61,7 @@ def test_lb_immutable_answers_409_n_times(
     pool_id, member_id = lb["pools"][0]["id"], lb["pools"][0]["members"][0]["id"]
     lbsim.set_faults(lb_immutable=[{"resource": "member", "operation": "delete", "times": 2}])
     octavia.update_member(member_id, pool_id, weight=0)  # an update is not selected
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     for _ in range(2):
         with pytest.raises(sdk_exc.ConflictException, match=f"Load Balancer {lb['id']} is imm"):
             octavia.delete_member(member_id, pool_id)
@@ -101,7 +85,7 @@ def test_provisioning_errors_end_in_error(
     )
     broken = octavia.create_load_balancer(name="broken-1", vip_network_id=PRIVATE_NETWORK_ID)
     assert broken.provisioning_status == "PENDING_CREATE"
-    clock.advance(PROVISION)
+    clock.advance(LB_PROVISION)
     failed = octavia.get_load_balancer(broken.id)
     assert (failed.provisioning_status, failed.operating_status) == ("ERROR", "ERROR")
 
@@ -109,17 +93,17 @@ def test_provisioning_errors_end_in_error(
     pool_id = lb["pools"][0]["id"]
     bad = octavia.create_member(pool_id, address="10.0.0.9", protocol_port=80)
     assert bad.provisioning_status == "PENDING_CREATE"
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     bad = octavia.get_member(bad, pool_id)
     assert (bad.provisioning_status, bad.operating_status) == ("ERROR", "ERROR")
     assert octavia.get_load_balancer(lb["id"]).provisioning_status == "ACTIVE"  # as Octavia
     stuck = octavia.create_member(pool_id, address="10.0.0.8", protocol_port=80)
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     octavia.delete_member(stuck, pool_id)
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     assert octavia.get_member(stuck, pool_id).provisioning_status == "ERROR"  # not gone
     octavia.delete_member(bad, pool_id)  # a member in ERROR can be deleted
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     assert [m["address"] for m in lbsim.pool_members(pool_id)] == ["10.0.0.8"]
     outcomes = {e["address"]: e["outcome"] for e in lbsim.lb_events(event="member-delete")}
     assert outcomes == {"10.0.0.8": "ERROR", "10.0.0.9": "DELETED"}
@@ -139,7 +123,7 @@ def test_a_failed_load_balancer_is_immutable_but_deletable(
     with pytest.raises(sdk_exc.ConflictException, match="immutable"):
         octavia.delete_member(member_id, pool_id)
     octavia.delete_load_balancer(lb["id"], cascade=True)
-    clock.advance(PROVISION)
+    clock.advance(LB_PROVISION)
     assert lbsim.loadbalancers(live_only=True) == []
     assert lbsim.pool_members(pool_id) == []
     with pytest.raises(KeyError):
@@ -226,7 +210,7 @@ def test_admin_endpoints(lbsim: NovaSimulator, clock: FakeClock) -> None:
     assert lbsim.loadbalancer(record["id"])["provisioning_status"] == "ERROR"
 
     status, _h, body = http("PATCH", f"{admin}/config", {"lb_update_delay": 2})
-    assert body["lb_update_delay"] == 2.0 and body["lb_provision_delay"] == PROVISION
+    assert body["lb_update_delay"] == 2.0 and body["lb_provision_delay"] == LB_PROVISION
     assert http("PATCH", f"{admin}/config", {"lb_update_delay": -1})[0] == 400
     pending = lbsim.create_loadbalancer("later", settled=False)
     assert (pending["provisioning_status"], pending["pools"]) == ("PENDING_CREATE", [])

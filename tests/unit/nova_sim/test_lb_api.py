@@ -17,24 +17,10 @@ from openstack import connection
 from openstack import exceptions as sdk_exc
 
 from flowstack.nova_sim import PRIVATE_NETWORK_ID, NovaSimulator
+from tests.unit.nova_sim.conftest import LB_PROVISION, LB_UPDATE
 from tests.unit.nova_sim.helpers import FakeClock, http
 
-PROVISION = 1.0
-UPDATE = 0.5
 UNKNOWN_ID = "11111111-2222-3333-4444-555555555555"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def lbsim(clock: FakeClock) -> Iterator[NovaSimulator]:
-    with NovaSimulator(
-        clock=clock, build_delay=0, lb_provision_delay=PROVISION, lb_update_delay=UPDATE
-    ) as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -49,7 +35,7 @@ def octavia(lbsim: NovaSimulator) -> Iterator[Any]:
 
 def make_lb(octavia: Any, clock: FakeClock, name: str = "web") -> Any:
     lb = octavia.create_load_balancer(name=name, vip_network_id=PRIVATE_NETWORK_ID)
-    clock.advance(PROVISION)
+    clock.advance(LB_PROVISION)
     return lb
 
 
@@ -57,7 +43,7 @@ def make_pool(octavia: Any, clock: FakeClock, lb: Any) -> Any:
     pool = octavia.create_pool(
         name="web-pool", loadbalancer_id=lb.id, protocol="HTTP", lb_algorithm="ROUND_ROBIN"
     )
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     return pool
 
 
@@ -109,7 +95,7 @@ def test_load_balancer_goes_pending_create_then_active(octavia: Any, clock: Fake
     assert lb.vip_network_id == PRIVATE_NETWORK_ID
     assert lb.vip_subnet_id and lb.vip_port_id
     assert (lb.provider, lb.is_admin_state_up, lb.tags) == ("amphora", True, ["t"])
-    clock.advance(PROVISION - 0.01)
+    clock.advance(LB_PROVISION - 0.01)
     assert octavia.get_load_balancer(lb.id).provisioning_status == "PENDING_CREATE"
     clock.advance(0.01)
     active = octavia.get_load_balancer(lb.id)
@@ -134,13 +120,13 @@ def test_update_and_delete_a_load_balancer(octavia: Any, clock: FakeClock) -> No
     pool = make_pool(octavia, clock, lb)
     updated = octavia.update_load_balancer(lb, name="renamed")
     assert (updated.name, updated.provisioning_status) == ("renamed", "PENDING_UPDATE")
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     with pytest.raises(sdk_exc.BadRequestException, match="it has children"):
         octavia.delete_load_balancer(lb)
     octavia.delete_load_balancer(lb, cascade=True)
     assert octavia.get_load_balancer(lb.id).provisioning_status == "PENDING_DELETE"
     assert octavia.get_pool(pool.id).provisioning_status == "PENDING_DELETE"
-    clock.advance(PROVISION)
+    clock.advance(LB_PROVISION)
     with pytest.raises(sdk_exc.NotFoundException):
         octavia.get_load_balancer(lb.id)
     with pytest.raises(sdk_exc.NotFoundException):
@@ -159,7 +145,7 @@ def test_pool_create_puts_the_load_balancer_in_pending_update(
     assert pool.loadbalancers == [{"id": lb.id}]
     assert (pool.protocol, pool.lb_algorithm, pool.members) == ("HTTP", "ROUND_ROBIN", [])
     assert octavia.get_load_balancer(lb.id).provisioning_status == "PENDING_UPDATE"
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     assert octavia.get_pool(pool.id).provisioning_status == "ACTIVE"
     assert octavia.get_load_balancer(lb.id).pools == [{"id": pool.id}]
     assert [p.id for p in octavia.pools(loadbalancer_id=lb.id)] == [pool.id]
@@ -169,9 +155,9 @@ def test_pool_create_puts_the_load_balancer_in_pending_update(
         "LEAST_CONNECTIONS",
         "PENDING_UPDATE",
     )
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     octavia.delete_pool(pool)
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     with pytest.raises(sdk_exc.NotFoundException):
         octavia.get_pool(pool.id)
 
@@ -199,7 +185,7 @@ def test_member_create_update_delete_with_pending_states(octavia: Any, clock: Fa
     assert octavia.get_pool(pool.id).provisioning_status == "PENDING_UPDATE"
     assert octavia.get_load_balancer(lb.id).provisioning_status == "PENDING_UPDATE"
 
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     member = octavia.get_member(member, pool)
     assert (member.provisioning_status, member.operating_status) == ("ACTIVE", "ONLINE")
     assert octavia.get_load_balancer(lb.id).provisioning_status == "ACTIVE"
@@ -207,15 +193,15 @@ def test_member_create_update_delete_with_pending_states(octavia: Any, clock: Fa
 
     drained = octavia.update_member(member, pool, weight=0)
     assert (drained.weight, drained.provisioning_status) == (0, "PENDING_UPDATE")
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     down = octavia.update_member(member, pool, admin_state_up=False)
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     assert octavia.get_member(down, pool).operating_status == "OFFLINE"
 
     octavia.delete_member(member, pool)
     assert octavia.get_member(member, pool).provisioning_status == "PENDING_DELETE"
     assert octavia.get_load_balancer(lb.id).provisioning_status == "PENDING_UPDATE"
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     with pytest.raises(sdk_exc.NotFoundException, match=f"Member {member.id} not found"):
         octavia.get_member(member, pool)
     assert list(octavia.members(pool)) == []
@@ -227,7 +213,7 @@ def test_changes_while_pending_are_immutable(octavia: Any, clock: FakeClock) -> 
     message = f"Load Balancer {lb.id} is immutable and cannot be updated."
     with pytest.raises(sdk_exc.ConflictException, match=message):
         octavia.create_pool(loadbalancer_id=lb.id, protocol="HTTP", lb_algorithm="ROUND_ROBIN")
-    clock.advance(PROVISION)
+    clock.advance(LB_PROVISION)
     pool = make_pool(octavia, clock, lb)
     first = octavia.create_member(pool, address="10.0.0.5", protocol_port=80)
     for attempt in (
@@ -241,7 +227,7 @@ def test_changes_while_pending_are_immutable(octavia: Any, clock: FakeClock) -> 
             attempt()
         assert caught.value.status_code == 409
         assert caught.value.details == message
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     octavia.create_member(pool, address="10.0.0.6", protocol_port=80)  # settled: accepted
 
 
@@ -266,14 +252,14 @@ def test_member_validation(octavia: Any, clock: FakeClock) -> None:
     lb = make_lb(octavia, clock)
     pool = make_pool(octavia, clock, lb)
     octavia.create_member(pool, address="10.0.0.5", protocol_port=80)
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     with pytest.raises(sdk_exc.ConflictException) as dup:
         octavia.create_member(pool, address="10.0.0.5", protocol_port=80)
     assert dup.value.details == (
         "Another member on this pool is already using ip 10.0.0.5 on protocol_port 80"
     )
     octavia.create_member(pool, address="10.0.0.5", protocol_port=81)  # another port is fine
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     with pytest.raises(sdk_exc.NotFoundException, match=f"Pool {UNKNOWN_ID} not found"):
         octavia.create_member(UNKNOWN_ID, address="10.0.0.9", protocol_port=80)
     bad = [
@@ -300,7 +286,7 @@ def test_member_list_filters_and_pages(octavia: Any, clock: FakeClock) -> None:
     for i in range(3):
         address = f"10.0.0.{10 + i}"
         ids.append(octavia.create_member(pool, address=address, protocol_port=80, name=f"m{i}").id)
-        clock.advance(UPDATE)
+        clock.advance(LB_UPDATE)
     assert [m.id for m in octavia.members(pool, address="10.0.0.11")] == [ids[1]]
     assert [m.id for m in octavia.members(pool, protocol_port=80)] == ids
     assert [m.id for m in octavia.members(pool, limit=2)] == ids  # follows the next link
@@ -334,7 +320,7 @@ def test_raw_bodies_errors_and_paging(lbsim: NovaSimulator, clock: FakeClock) ->
                      "monitor_address", "monitor_port", "backup", "tags", "created_at",
                      "updated_at"}  # fmt: skip
     assert expected_keys <= set(member)
-    clock.advance(UPDATE)
+    clock.advance(LB_UPDATE)
     status, _h, body = http("GET", f"{members_url}?limit=1")
     assert len(body["members"]) == 1
     [link] = body["members_links"]

@@ -13,11 +13,6 @@ from tests.unit.nova_sim.helpers import FakeClock, http, wait_for, wait_status
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def slow_sim(clock: FakeClock) -> Any:
     """A simulator on a fake clock: BUILD for 10 s, deleting for 5 s, until advanced."""
     with NovaSimulator(build_delay=10, delete_delay=5, clock=clock) as simulator:
