@@ -50,13 +50,14 @@ import sqlalchemy as sa
 from flowstack import context
 from flowstack.clients import Clients
 from flowstack.conf import loading
-from flowstack.db import flows, migration
+from flowstack.db import flow_records as flows
+from flowstack.db import migration
 from flowstack.db.session import Database
-from flowstack.engine.dispatch import InProcessDispatcher
-from flowstack.engine.runtime import Runtime, install
-from flowstack.engine.service import StackService
+from flowstack.engine.stack_service import StackService
+from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.resources.constraints import nova_constraints
 from flowstack.rpc.client import EngineClient
+from flowstack.runtime.container import Runtime, install
 from flowstack.secrets import load_or_create_key
 
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"

@@ -32,11 +32,11 @@ from flowstack import context
 from flowstack.clients import Clients
 from flowstack.conf import loading
 from flowstack.db import migration
-from flowstack.engine.dispatch import InProcessDispatcher
-from flowstack.engine.runtime import Runtime, install
-from flowstack.engine.service import StackService
+from flowstack.engine.stack_service import StackService
+from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.nova_sim import NovaSimulator
 from flowstack.resources.constraints import nova_constraints
+from flowstack.runtime.container import Runtime, install
 
 
 def server_template(count: int) -> str:

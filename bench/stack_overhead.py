@@ -65,10 +65,10 @@ from taskflow.persistence import models as tf_models
 from flowstack import context
 from flowstack.conf import loading
 from flowstack.db import migration
-from flowstack.engine import runner
-from flowstack.engine.dispatch import InProcessDispatcher
-from flowstack.engine.runtime import Runtime, install
-from flowstack.engine.service import StackService
+from flowstack.engine.stack_service import StackService
+from flowstack.execution import runner
+from flowstack.execution.dispatch import InProcessDispatcher
+from flowstack.runtime.container import Runtime, install
 
 SHAPES = ("wide", "chain")
 DEFAULT_SIZES = (50, 200, 1000)

@@ -6,9 +6,9 @@ from typing import Any
 
 from flowstack import exceptions, status
 from flowstack.db import events, resources, stacks
-from flowstack.engine import resource_state
-from flowstack.engine.runtime import Runtime
-from flowstack.engine.stack_cache import StackDefinition
+from flowstack.runtime import resource_state
+from flowstack.runtime.container import Runtime
+from flowstack.runtime.stack_definitions import StackDefinition
 
 
 def describe(exc: BaseException) -> str:

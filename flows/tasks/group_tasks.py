@@ -20,12 +20,15 @@ from taskflow import task
 from flows import keys
 from flows.tasks import failures, resource_tasks, stack_tasks
 from flowstack import exceptions, status
+from flowstack.autoscaling import adjustment
+from flowstack.autoscaling import member_stack as nested
 from flowstack.db import events, groups, resources, scale_events, stacks
-from flowstack.engine import outputs, resource_state, runtime
-from flowstack.engine.runtime import Runtime
+from flowstack.resources import group_store
 from flowstack.resources.base import Resource
 from flowstack.resources.types.template_resource import nested_stack_id
-from flowstack.scaling import adjustment, group_store, nested
+from flowstack.runtime import container as runtime
+from flowstack.runtime import outputs, resource_state
+from flowstack.runtime.container import Runtime
 
 LOG = logging.getLogger(__name__)
 

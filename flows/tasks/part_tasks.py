@@ -18,7 +18,8 @@ from flows import keys
 from flows.tasks import failures, resource_tasks
 from flowstack import exceptions, status
 from flowstack.db import resources
-from flowstack.engine import resource_state, runtime
+from flowstack.runtime import container as runtime
+from flowstack.runtime import resource_state
 
 
 def _failed_input(inputs: dict[str, Any]) -> str | None:

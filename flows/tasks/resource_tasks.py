@@ -21,11 +21,12 @@ from flows.tasks import failures
 from flows.tasks.retries import ResourceNotReady
 from flowstack import exceptions, status, template
 from flowstack.db import events, models, resources
-from flowstack.engine import resource_state, runtime
-from flowstack.engine.resolution import TaskResolution
-from flowstack.engine.runtime import Runtime
-from flowstack.engine.stack_cache import StackDefinition
 from flowstack.resources.base import Resource
+from flowstack.runtime import container as runtime
+from flowstack.runtime import resource_state
+from flowstack.runtime.container import Runtime
+from flowstack.runtime.resolution import TaskResolution
+from flowstack.runtime.stack_definitions import StackDefinition
 
 LOG = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from taskflow import task
 from flows.tasks import failures
 from flowstack import status
 from flowstack.db import events, resources, stacks
-from flowstack.engine import runtime
-from flowstack.engine.outputs import resolve_outputs
-from flowstack.engine.runtime import Runtime
+from flowstack.runtime import container as runtime
+from flowstack.runtime.container import Runtime
+from flowstack.runtime.outputs import resolve_outputs
 
 
 def _set_stack(rt: Runtime, stack_id: str, action: str, state: str, reason: str) -> None:

@@ -2,7 +2,7 @@
 
 A webhook URL is a capability: whoever holds its token may signal its
 scaling policy, and nothing else. The API hashes the token on arrival and
-hands the engine only the hash (:mod:`flowstack.api.webhooks`); it never
+hands the engine only the hash (:mod:`flowstack.autoscaling.webhook_tokens`); it never
 logs the token or the URL path. Request bodies from Aodh and Prometheus
 Alertmanager become an idempotency key and a few descriptive details
 (:mod:`flowstack.api.bodies`); :mod:`flowstack.api.app` is the WSGI

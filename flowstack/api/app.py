@@ -32,7 +32,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from flowstack import exceptions
-from flowstack.api import bodies, ratelimit, webhooks
+from flowstack.api import bodies, ratelimit
+from flowstack.autoscaling import webhook_tokens as webhooks
 
 LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("flowstack.api.access")

@@ -16,10 +16,10 @@ from oslo_config import cfg
 from flowstack import context
 from flowstack.conf import loading
 from flowstack.db import migration
-from flowstack.engine.dispatch import InProcessDispatcher
-from flowstack.engine.runtime import Runtime, install
-from flowstack.engine.service import StackService
+from flowstack.engine.stack_service import StackService
+from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.resources.constraints import nova_constraints
+from flowstack.runtime.container import Runtime, install
 
 
 class EmbeddedClient:

@@ -2,7 +2,7 @@
 
 It validates requests, persists stacks and their flows, hands each flow to
 the dispatcher (the jobboard's when one is configured, see
-:func:`flowstack.engine.dispatch.for_service`) and answers queries from the
+:func:`flowstack.execution.dispatch.for_service`) and answers queries from the
 database; workers run the flows.  Several engines may run at once: each
 listens on the shared topic (``[rpc] topic``, any engine serves any call)
 and on its own server queue (``[rpc] host``).
@@ -34,14 +34,15 @@ from flowstack import exceptions
 from flowstack.cmd import gc_tuning
 from flowstack.conf import loading
 from flowstack.conf import rpc as rpc_conf
-from flowstack.db import migration, services
-from flowstack.engine import dispatch
-from flowstack.engine.runtime import Runtime, install
-from flowstack.engine.service import Dispatcher, StackService
+from flowstack.db import migration
+from flowstack.db import service_registry as services
+from flowstack.engine.stack_service import Dispatcher, StackService
+from flowstack.execution import dispatch
 from flowstack.resources.constraints import nova_constraints
 from flowstack.rpc import client as rpc_client
-from flowstack.rpc.context import RequestContextSerializer
 from flowstack.rpc.manager import EngineManager
+from flowstack.rpc.serializer import RequestContextSerializer
+from flowstack.runtime.container import Runtime, install
 
 LOG = logging.getLogger(__name__)
 PROJECT = "flowstack"

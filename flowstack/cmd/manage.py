@@ -25,9 +25,10 @@ from taskflow.utils import redis_utils
 
 from flowstack import exceptions
 from flowstack.conf import loading
-from flowstack.db import migration, models, purge, services
+from flowstack.db import migration, models, purge
+from flowstack.db import service_registry as services
 from flowstack.db.session import Database
-from flowstack.jobs import board as jobboard
+from flowstack.jobboard import board as jobboard
 
 JOB_COLUMNS = ("uuid", "name", "flow_id", "state", "owner", "claim_expires_in_s", "created_on")
 SERVICE_COLUMNS = (

@@ -20,10 +20,11 @@ from oslo_log import log as logging
 from flowstack import exceptions
 from flowstack.cmd import gc_tuning
 from flowstack.conf import loading
-from flowstack.db import migration, services
-from flowstack.engine import converge, dispatch, runner
-from flowstack.engine.runtime import Runtime, install
-from flowstack.jobs import board as jobboard
+from flowstack.db import migration
+from flowstack.db import service_registry as services
+from flowstack.execution import converge, dispatch, runner
+from flowstack.jobboard import board as jobboard
+from flowstack.runtime.container import Runtime, install
 from flowstack.worker import reaper
 from flowstack.worker.conductor import FlowConductor
 

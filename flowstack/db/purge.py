@@ -20,9 +20,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from flowstack.db import flows, models
+from flowstack.db import flow_records as flows
+from flowstack.db import models
 from flowstack.db.session import Database
-from flowstack.persistence.backend import TABLES
+from flowstack.taskflow_adapter.persistence import TABLES
 
 FLOW_BATCH = 200
 _STACKS = models.Stack.__table__

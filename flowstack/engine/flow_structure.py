@@ -17,7 +17,7 @@ from taskflow import flow as tf_flow
 from taskflow import states as tf_states
 from taskflow.persistence import models as tf_models
 
-from flowstack.persistence import backend
+from flowstack.taskflow_adapter import persistence as backend
 
 
 @dataclasses.dataclass

@@ -22,10 +22,11 @@ from taskflow.persistence import models as tf_models
 
 from flowstack import exceptions
 from flowstack.context import RequestContext
-from flowstack.db import flows, models
+from flowstack.db import flow_records as flows
+from flowstack.db import models
 from flowstack.engine import flow_structure
-from flowstack.engine.runtime import Runtime
-from flowstack.persistence import backend
+from flowstack.runtime.container import Runtime
+from flowstack.taskflow_adapter import persistence as backend
 
 STATES = (
     flows.PENDING,

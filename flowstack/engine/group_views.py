@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flowstack import status
-from flowstack.api import webhooks
+from flowstack.autoscaling import webhook_tokens as webhooks
 from flowstack.db import groups, scale_events
 
 URL_HINT = (

@@ -32,10 +32,10 @@ from flowstack import exceptions, status
 from flowstack.clients import nova as nova_api
 from flowstack.context import RequestContext
 from flowstack.db import events, models, resources
-from flowstack.engine import resource_state
 from flowstack.engine.flow_views import is_admin
-from flowstack.engine.runtime import Runtime
 from flowstack.resources.types.nova_server import TAG_RESOURCE, TAG_STACK, NovaServer
+from flowstack.runtime import resource_state
+from flowstack.runtime.container import Runtime
 
 SERVER = "server"
 MISSING = "missing"

@@ -23,12 +23,15 @@ import taskflow.engines
 from flows import stack_flows
 from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
-from flowstack.db import events, flows, groups, models, resources, services, stacks
-from flowstack.engine import converge, flow_records
-from flowstack.engine.fencing import Fence
-from flowstack.engine.runtime import Runtime
-from flowstack.persistence.backend import Backend
+from flowstack.db import events, groups, models, resources, stacks
+from flowstack.db import flow_records as flows
+from flowstack.db import service_registry as services
+from flowstack.execution import converge
+from flowstack.execution import flow_details as flow_records
 from flowstack.resources import template_types
+from flowstack.runtime.container import Runtime
+from flowstack.runtime.fencing import Fence
+from flowstack.taskflow_adapter.persistence import Backend
 
 _FLOWS = models.Flow.__table__
 ENDED = frozenset({flows.SUCCESS, flows.REVERTED, flows.FAILURE})

@@ -18,7 +18,7 @@ resumes the wait.
 
 Call ``self.guard()`` immediately before any call that changes something
 remotely (boot, delete): it raises if this runner's claim on the flow was
-taken over meanwhile (see :mod:`flowstack.engine.fencing`), so that a worker
+taken over meanwhile (see :mod:`flowstack.runtime.fencing`), so that a worker
 woken from a pause never acts twice.
 
 A plugin instance lives for one task execution.  What it must remember
@@ -38,8 +38,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from flowstack.resources import attributes as attr_schema
-from flowstack.resources import properties as prop_schema
+from flowstack.schema import attributes as attr_schema
+from flowstack.schema import properties as prop_schema
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowstack.exceptions import TemplateError, TemplateInvalid
-from flowstack.resources import attributes
-from flowstack.resources import properties as p
 from flowstack.resources.base import Resource
+from flowstack.schema import attributes
+from flowstack.schema import properties as p
 from flowstack.template import Template, parse, secrecy, validate
 from flowstack.template import files as template_files
 from flowstack.template import parameters as params

@@ -5,7 +5,7 @@
 - :mod:`flowstack.rpc.manager`: :class:`~flowstack.rpc.manager.EngineManager`,
   the server-side endpoint: checks each payload, then calls the StackService.
 - :mod:`flowstack.rpc.payload`: the payload checks (field, type, size).
-- :mod:`flowstack.rpc.context`: the request context on the wire.
+- :mod:`flowstack.rpc.serializer`: the request context on the wire.
 
 Both sides carry the same ``RPC_API_VERSION`` and version history; a unit
 test holds them together.

@@ -35,7 +35,7 @@ from oslo_log import log as logging
 
 from flowstack import exceptions
 from flowstack.rpc import EXCHANGE, TOPIC
-from flowstack.rpc.context import RequestContextSerializer
+from flowstack.rpc.serializer import RequestContextSerializer
 
 LOG = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 :class:`EngineManager` is the one endpoint of the engine's RPC server.  Each
 method checks its payload (:mod:`flowstack.rpc.payload`), then calls the
-:class:`~flowstack.engine.service.StackService`, which scopes everything by
+:class:`~flowstack.engine.stack_service.StackService`, which scopes everything by
 the request context's project.
 
 What reaches the caller:
@@ -28,7 +28,7 @@ from oslo_log import log as logging
 
 from flowstack import exceptions
 from flowstack.context import RequestContext
-from flowstack.engine.service import StackService
+from flowstack.engine.stack_service import StackService
 from flowstack.rpc import payload
 from flowstack.rpc.payload import optional, required
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowstack.exceptions import TemplateError
-from flowstack.resources.properties import kind_of
+from flowstack.schema.properties import kind_of
 from flowstack.template import paths
 
 GET_FILE = "get_file"

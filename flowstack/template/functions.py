@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from flowstack.exceptions import TemplateError
-from flowstack.resources.properties import DEFERRED, contains_deferred, kind_of
+from flowstack.schema.properties import DEFERRED, contains_deferred, kind_of
 from flowstack.template import paths
 from flowstack.template.versions import FEATURES, Version
 

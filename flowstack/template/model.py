@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowstack.exceptions import TemplateError, TemplateInvalid
-from flowstack.resources.properties import kind_of
+from flowstack.schema.properties import kind_of
 from flowstack.template import files as template_files
 from flowstack.template import functions, loader, paths, versions
 from flowstack.template import parameters as params

@@ -5,7 +5,7 @@ Types and coercion follow Heat's HOT parameters: ``number`` takes "5" as 5 and
 "1", ... in any case), ``comma_delimited_list`` splits a string on commas
 (without trimming, like Heat) or takes a list (items become strings), ``json``
 takes a JSON string or a list/map.  Constraints are the shared classes of
-``flowstack.resources.properties``.  A hidden parameter's value never appears
+``flowstack.schema.properties``.  A hidden parameter's value never appears
 in a message.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowstack.exceptions import TemplateError
-from flowstack.resources import properties as props
+from flowstack.schema import properties as props
 from flowstack.template import paths
 from flowstack.template.versions import FEATURES, Version
 

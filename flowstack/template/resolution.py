@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flowstack.exceptions import FlowstackError, TemplateError, TemplateInvalid
-from flowstack.resources.properties import validate_properties
+from flowstack.schema.properties import validate_properties
 from flowstack.template import functions, paths, secrecy
 from flowstack.template.model import Template
 from flowstack.template.validator import ResourceTypes

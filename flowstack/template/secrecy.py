@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flowstack.resources.attributes import is_secret
+from flowstack.schema.attributes import is_secret
 from flowstack.template import functions
 
 if TYPE_CHECKING:

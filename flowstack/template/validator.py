@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from flowstack.exceptions import TemplateError, TemplateInvalid
-from flowstack.resources.attributes import attribute_names
-from flowstack.resources.properties import DEFERRED, validate_properties
+from flowstack.schema.attributes import attribute_names
+from flowstack.schema.properties import DEFERRED, validate_properties
 from flowstack.template import functions, graph, paths, secrecy
 from flowstack.template import parameters as params
 from flowstack.template.model import Template

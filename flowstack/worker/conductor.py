@@ -3,9 +3,9 @@
 TaskFlow's conductor loop (iterate the jobboard, claim, dispatch to a thread
 pool, consume or abandon) is kept; what it lacks is added around it:
 
-* claims carry an expiry (:class:`~flowstack.jobs.board.ExpiringClaims`)
+* claims carry an expiry (:class:`~flowstack.jobboard.board.ExpiringClaims`)
   renewed by a time-based thread (:class:`ClaimKeeper`) while the flow runs;
-* the flow runs through :func:`flowstack.engine.runner.run`, which claims it
+* the flow runs through :func:`flowstack.execution.runner.run`, which claims it
   in the database (bumping its fencing epoch), resumes it from its last
   persisted step, and quarantines it after too many attempts;
 * a job is consumed only when its flow reached an end (done, reverted or
@@ -21,10 +21,10 @@ from oslo_log import log as logging
 from taskflow.conductors.backends import impl_nonblocking
 
 from flowstack import exceptions
-from flowstack.db import flows
-from flowstack.engine import runner
-from flowstack.engine.runtime import Runtime
-from flowstack.jobs import board as jobboard
+from flowstack.db import flow_records as flows
+from flowstack.execution import runner
+from flowstack.jobboard import board as jobboard
+from flowstack.runtime.container import Runtime
 from flowstack.worker.claim_keeper import ClaimKeeper
 
 LOG = logging.getLogger(__name__)

@@ -14,9 +14,11 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from flowstack.db import flows, models, services
-from flowstack.engine.runtime import Runtime
-from flowstack.jobs import board as jobboard
+from flowstack.db import flow_records as flows
+from flowstack.db import models
+from flowstack.db import service_registry as services
+from flowstack.jobboard import board as jobboard
+from flowstack.runtime.container import Runtime
 
 LOG = logging.getLogger(__name__)
 

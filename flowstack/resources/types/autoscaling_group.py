@@ -22,9 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 from flowstack.exceptions import TemplateError
-from flowstack.resources import attributes, base
-from flowstack.resources import properties as p
-from flowstack.scaling import group_store
+from flowstack.resources import base, group_store
+from flowstack.schema import attributes
+from flowstack.schema import properties as p
 from flowstack.template import paths
 from flowstack.template.functions import FAN_OUT
 

@@ -41,8 +41,9 @@ from oslo_utils import uuidutils
 
 from flowstack import exceptions
 from flowstack.clients import nova as nova_api
-from flowstack.resources import attributes, base
-from flowstack.resources import properties as p
+from flowstack.resources import base
+from flowstack.schema import attributes
+from flowstack.schema import properties as p
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -40,8 +40,9 @@ from flowstack.clients.octavia import (
     OctaviaRequestError,
     OctaviaTransientError,
 )
-from flowstack.resources import attributes, base
-from flowstack.resources import properties as p
+from flowstack.resources import base
+from flowstack.schema import attributes
+from flowstack.schema import properties as p
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,8 +14,9 @@ import string
 from typing import Any
 
 from flowstack import exceptions
-from flowstack.resources import attributes, base
-from flowstack.resources import properties as p
+from flowstack.resources import base
+from flowstack.schema import attributes
+from flowstack.schema import properties as p
 
 CLASSES = {
     "lettersdigits": string.ascii_letters + string.digits,

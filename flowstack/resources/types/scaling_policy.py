@@ -13,12 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from flowstack import exceptions, status
-from flowstack.api import webhooks
+from flowstack.autoscaling import adjustment
+from flowstack.autoscaling import webhook_tokens as webhooks
 from flowstack.db import groups
-from flowstack.engine import runtime
-from flowstack.resources import attributes, base
-from flowstack.resources import properties as p
-from flowstack.scaling import adjustment
+from flowstack.resources import base
+from flowstack.runtime import container as runtime
+from flowstack.schema import attributes
+from flowstack.schema import properties as p
 
 
 class ScalingPolicy(base.Resource):

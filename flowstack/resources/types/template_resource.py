@@ -20,11 +20,12 @@ import sqlalchemy as sa
 
 from flowstack import exceptions, status
 from flowstack.db import events, models, resources, stacks
-from flowstack.engine import outputs, resource_state, runtime
 from flowstack.exceptions import TemplateError, TemplateInvalid
 from flowstack.resources import base
-from flowstack.resources import properties as p
 from flowstack.resources.template_types import STACK_ID
+from flowstack.runtime import container as runtime
+from flowstack.runtime import outputs, resource_state
+from flowstack.schema import properties as p
 from flowstack.template import Template, validate
 from flowstack.template import parameters as params
 

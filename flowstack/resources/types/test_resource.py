@@ -13,8 +13,9 @@ import time
 from typing import Any
 
 from flowstack import exceptions
-from flowstack.resources import attributes, base
-from flowstack.resources import properties as p
+from flowstack.resources import base
+from flowstack.schema import attributes
+from flowstack.schema import properties as p
 
 _WAIT = p.Schema(p.Schema.NUMBER, "Seconds to wait; defaults to wait_secs.")
 

@@ -16,13 +16,14 @@ from oslo_config import cfg
 
 from flowstack import context, exceptions
 from flowstack.cmd import manage
-from flowstack.db import migration, models, services
+from flowstack.db import migration, models
+from flowstack.db import service_registry as services
 from flowstack.db.session import Database
-from flowstack.engine.dispatch import InProcessDispatcher
-from flowstack.engine.runtime import Runtime, install
-from flowstack.engine.service import StackService
-from flowstack.jobs import board as jobboard
-from flowstack.persistence.backend import TABLES
+from flowstack.engine.stack_service import StackService
+from flowstack.execution.dispatch import InProcessDispatcher
+from flowstack.jobboard import board as jobboard
+from flowstack.runtime.container import Runtime, install
+from flowstack.taskflow_adapter.persistence import TABLES
 from tests import services as test_services
 
 TEMPLATE = """

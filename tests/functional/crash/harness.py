@@ -38,12 +38,12 @@ from taskflow.persistence.backends.sqlalchemy import tables as tf_tables
 from flowstack import context, status
 from flowstack.conf import loading
 from flowstack.db import models
-from flowstack.engine.dispatch import JobboardDispatcher
-from flowstack.engine.runtime import Runtime
-from flowstack.engine.service import StackService
-from flowstack.jobs import board as jobboard
+from flowstack.engine.stack_service import StackService
+from flowstack.execution.dispatch import JobboardDispatcher
+from flowstack.jobboard import board as jobboard
 from flowstack.resources.constraints import nova_constraints
 from flowstack.resources.types.nova_server import TAG_RESOURCE, TAG_STACK
+from flowstack.runtime.container import Runtime
 from tests import services
 
 T = TypeVar("T")

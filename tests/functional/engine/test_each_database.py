@@ -9,9 +9,9 @@ from oslo_config import cfg
 
 from flowstack import context, exceptions
 from flowstack.db import migration
-from flowstack.engine.dispatch import InProcessDispatcher
-from flowstack.engine.runtime import Runtime, install
-from flowstack.engine.service import StackService
+from flowstack.engine.stack_service import StackService
+from flowstack.execution.dispatch import InProcessDispatcher
+from flowstack.runtime.container import Runtime, install
 
 TEMPLATE = """
 heat_template_version: 2018-08-31

@@ -20,7 +20,7 @@ from flowstack.cmd.engine import EngineServer
 from flowstack.context import RequestContext
 from flowstack.db import migration
 from flowstack.db.session import Database
-from flowstack.engine.dispatch import InProcessDispatcher
+from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.rpc.client import EngineClient
 from tests import services
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from flowstack import exceptions
-from flowstack.api import webhooks
+from flowstack.autoscaling import webhook_tokens as webhooks
 from flowstack.rpc.client import EngineClient
 from tests.functional.rpc.conftest import RpcEngine
 

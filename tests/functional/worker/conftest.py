@@ -16,10 +16,10 @@ from oslo_config import cfg
 from flowstack import context
 from flowstack.cmd.worker import Worker
 from flowstack.db import migration
-from flowstack.engine.dispatch import JobboardDispatcher
-from flowstack.engine.runtime import Runtime, install
-from flowstack.engine.service import StackService
-from flowstack.jobs import board as jobboard
+from flowstack.engine.stack_service import StackService
+from flowstack.execution.dispatch import JobboardDispatcher
+from flowstack.jobboard import board as jobboard
+from flowstack.runtime.container import Runtime, install
 from tests import services
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flowstack.db import flows
+from flowstack.db import flow_records as flows
 from tests.functional.worker.conftest import Cluster
 
 TEMPLATE = """

@@ -22,8 +22,8 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from flowstack import exceptions
-from flowstack.api import webhooks
 from flowstack.api.app import WebhookApp, make_app
+from flowstack.autoscaling import webhook_tokens as webhooks
 
 
 @dataclass(frozen=True)

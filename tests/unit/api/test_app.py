@@ -13,8 +13,8 @@ from oslo_config import cfg
 
 from flowstack import exceptions
 from flowstack.api import app as api_app
-from flowstack.api import webhooks
 from flowstack.api.app import make_app
+from flowstack.autoscaling import webhook_tokens as webhooks
 from tests.unit.api import samples
 from tests.unit.api.conftest import Client, Engine, serving
 

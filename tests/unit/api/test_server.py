@@ -18,8 +18,9 @@ from oslo_config import cfg
 
 from flowstack import context
 from flowstack.api import app as api_app
-from flowstack.api import backend, webhooks
+from flowstack.api import backend
 from flowstack.api.app import make_app
+from flowstack.autoscaling import webhook_tokens as webhooks
 from flowstack.cmd import api as api_cmd
 from tests.unit.api.conftest import Client, Engine, serving
 

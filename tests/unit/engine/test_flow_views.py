@@ -13,9 +13,10 @@ from oslo_config import cfg
 from flowstack import exceptions
 from flowstack.context import RequestContext
 from flowstack.engine import flow_views
-from flowstack.resources import attributes, base
+from flowstack.resources import base
 from flowstack.resources.registry import Registry
-from tests.unit.engine.conftest import Engine
+from flowstack.schema import attributes
+from tests.unit.conftest import Engine
 
 ROLLED_BACK = """
 heat_template_version: 2018-08-31

@@ -11,9 +11,9 @@ import pytest
 
 from flowstack import exceptions
 from flowstack.context import RequestContext
-from flowstack.db import flows
-from tests.unit.engine import plugins
-from tests.unit.engine.conftest import Engine
+from flowstack.db import flow_records as flows
+from tests import plugins
+from tests.unit.conftest import Engine
 
 ONE_BROKEN = """
 heat_template_version: 2018-08-31

@@ -7,7 +7,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from tests.unit.engine.conftest import Engine
+from tests.unit.conftest import Engine
 
 TEMPLATE = """
 heat_template_version: 2018-08-31

@@ -6,7 +6,7 @@ import pytest
 
 from flowstack import exceptions
 from flowstack.context import RequestContext
-from tests.unit.engine.conftest import Engine
+from tests.unit.conftest import Engine
 
 THREE_TIERS = """
 heat_template_version: 2018-08-31

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowstack import exceptions
-from tests.unit.engine.conftest import Engine
+from tests.unit.conftest import Engine
 
 PAIR = """
 heat_template_version: 2018-08-31

@@ -25,10 +25,10 @@ from flowstack import exceptions
 from flowstack.clients import Clients, NovaUnreachable
 from flowstack.conf import nova as nova_conf
 from flowstack.nova_sim import CIRROS_IMAGE_ID, PRIVATE_NETWORK_ID, NovaSimulator
-from flowstack.resources import properties as p
 from flowstack.resources.base import StackInfo
 from flowstack.resources.constraints import nova_constraints
 from flowstack.resources.types.nova_server import NAME_LIMIT, TAG_RESOURCE, TAG_STACK, NovaServer
+from flowstack.schema import properties as p
 
 STACK = StackInfo(id="5d4e3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", name="shop", project_id="p")
 RETRIES = 3

@@ -23,9 +23,9 @@ from flowstack.clients.octavia import OctaviaTransientError
 from flowstack.conf import nova as nova_conf
 from flowstack.conf import octavia as octavia_conf
 from flowstack.nova_sim import NovaSimulator
-from flowstack.resources import properties as p
 from flowstack.resources.base import StackInfo
 from flowstack.resources.types.octavia_pool_member import TAG_PREFIX, PoolMember
+from flowstack.schema import properties as p
 
 STACK = StackInfo(id="0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", name="shop", project_id="p")
 RETRIES = 3

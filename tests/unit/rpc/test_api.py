@@ -75,5 +75,5 @@ def test_the_client_module_imports_no_engine_code() -> None:
         "flowstack.exceptions",
         "flowstack.rpc",
         "flowstack.rpc.client",
-        "flowstack.rpc.context",
+        "flowstack.rpc.serializer",
     }

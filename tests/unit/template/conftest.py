@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import pytest
 
 from flowstack.exceptions import ResourceNotFound, TemplateError, TemplateInvalid
-from flowstack.resources import properties as p
-from flowstack.resources.attributes import Attribute
+from flowstack.schema import properties as p
+from flowstack.schema.attributes import Attribute
 
 
 class FakeServer:

@@ -1,0 +1,449 @@
+"""The engine's operations on stacks: what the CLI and the RPC API call.
+
+Each mutating call validates everything first, then persists the stack and
+its flow (the flow detail with its factory, so any runner can rebuild it),
+then dispatches the flow and returns at once.  Queries read the database.
+Every call is scoped by the request context's project.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flows import stack_flows
+from flowstack import exceptions, status, template
+from flowstack.context import RequestContext
+from flowstack.db import events, groups, resources, stacks
+from flowstack.db import flow_records as flows
+from flowstack.engine import flow_views, orphans, repair, views
+from flowstack.engine.scaling_service import ScalingOps
+from flowstack.execution import flow_details as flow_records
+from flowstack.resources import template_types
+from flowstack.resources.base import StackInfo
+from flowstack.runtime.container import Runtime
+from flowstack.runtime.stack_definitions import pseudo_parameters
+
+# Heat's rule for stack names.
+STACK_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$")
+CustomConstraints = Mapping[str, Callable[[Any], None]]
+
+
+class Dispatcher:
+    """Protocol of the object that runs persisted flows (see engine.dispatch)."""
+
+    def dispatch(self, flow_id: str) -> None:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+class StackService:
+    def __init__(
+        self,
+        rt: Runtime,
+        dispatcher: Dispatcher,
+        custom_constraints: CustomConstraints | None = None,
+    ) -> None:
+        self.rt = rt
+        self.dispatcher = dispatcher
+        self.custom_constraints = dict(custom_constraints or {})
+        self.scaling = ScalingOps(rt, dispatcher)
+        if rt.dispatcher is None:
+            rt.dispatcher = dispatcher  # runs a group's next convergence
+
+    # -- validation ------------------------------------------------------------------
+
+    def _parse(
+        self, template_text: str, files: Mapping[str, Any] | None = None
+    ) -> template.Template:
+        """The template, its ``get_file`` calls replaced by the files' contents."""
+        limit = self.rt.conf.engine.max_template_size
+        if len(template_text.encode()) > limit:
+            raise exceptions.InvalidRequest(
+                f"template is {len(template_text.encode())} bytes; the limit is {limit} "
+                "([engine] max_template_size)",
+                field="template",
+            )
+        tmpl = template.parse(template_text, self._check_files(files))
+        most = self.rt.conf.engine.max_resources_per_stack
+        if len(tmpl.resources) > most:
+            raise exceptions.InvalidRequest(
+                f"template defines {len(tmpl.resources)} resources; the limit is {most} "
+                "([engine] max_resources_per_stack)",
+                field="template",
+            )
+        return tmpl
+
+    def _validate(
+        self,
+        tmpl: template.Template,
+        parameters: Mapping[str, Any],
+        info: StackInfo,
+        files: Mapping[str, Any] | None = None,
+    ) -> tuple[template.ValidatedTemplate, dict[str, str]]:
+        """The validated template and the files it uses as types (each checked)."""
+        used = template_types.check_files(
+            tmpl, self._check_files(files), self.rt.registry, self.custom_constraints
+        )
+        validated = template.validate(
+            tmpl,
+            parameters,
+            template_types.types_for(self.rt.registry, used),
+            pseudo_parameters=pseudo_parameters(info),
+            custom_constraints=self.custom_constraints,
+        )
+        return validated, used
+
+    def _check_files(self, files: Mapping[str, Any] | None) -> dict[str, str]:
+        limit = self.rt.conf.engine.max_template_size
+        for name, text in (files or {}).items():
+            if not isinstance(text, str):
+                raise exceptions.InvalidRequest(
+                    f"file {name!r} must be text, got {type(text).__name__}", field="files"
+                )
+            if len(text.encode()) > limit:
+                raise exceptions.InvalidRequest(
+                    f"file {name!r} is {len(text.encode())} bytes; the limit is {limit} "
+                    "([engine] max_template_size)",
+                    field="files",
+                )
+        return dict(files or {})
+
+    def validate_template(
+        self,
+        ctx: RequestContext,
+        template_text: str,
+        parameters: Mapping[str, Any] | None = None,
+        files: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Check a template (and parameters, and files) without creating anything."""
+        tmpl = self._parse(template_text, files)
+        info = StackInfo(id="None", name="validate", project_id=ctx.project_id)
+        validated, _ = self._validate(tmpl, parameters or {}, info, files)
+        return views.validation(tmpl, validated)
+
+    # -- stack operations -----------------------------------------------------------------
+
+    def create_stack(
+        self,
+        ctx: RequestContext,
+        name: str,
+        template_text: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        disable_rollback: bool = False,
+        timeout_mins: int | None = None,
+        files: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Validate, persist and start creating a stack; returns its summary.
+
+        ``files``: the template files the template uses as resource types
+        (``type: lb_server.yaml``), by the name it uses, as Heat's files map.
+        """
+        _check_name(name)
+        if timeout_mins is not None and timeout_mins < 1:
+            raise exceptions.InvalidRequest(
+                f"timeout must be at least 1 minute, got {timeout_mins}", field="timeout_mins"
+            )
+        tmpl = self._parse(template_text, files)
+        stack_id = str(uuid.uuid4())
+        info = StackInfo(id=stack_id, name=name, project_id=ctx.project_id)
+        validated, used_files = self._validate(tmpl, parameters or {}, info, files)
+        types = template_types.types_for(self.rt.registry, used_files)
+        first_members = flow_records.initial_members(
+            self.rt, tmpl, validated.parameters, pseudo_parameters(info), types
+        )
+        plan = flow_records.plan(
+            self.rt,
+            tmpl,
+            validated.dependencies,
+            stack_id=stack_id,
+            group_members=first_members,
+            types=types,
+        )
+        timeout = timeout_mins or self.rt.conf.engine.stack_timeout_mins
+        deadline = time.time() + timeout * 60
+
+        public = {k: v for k, v in validated.parameters.items() if k not in validated.hidden}
+        hidden = {k: v for k, v in validated.parameters.items() if k in validated.hidden}
+        reason = "Stack CREATE started"
+        flow_detail = flow_records.save_flow(
+            self.rt, stack_id, "create", stack_flows.create_stack, stack_id, plan, deadline
+        )
+        try:
+            with self.rt.db.writer() as session:
+                stacks.create(
+                    session,
+                    id=stack_id,
+                    name=name,
+                    project_id=ctx.project_id,
+                    user_id=ctx.user_id,
+                    action=status.CREATE,
+                    status=status.IN_PROGRESS,
+                    status_reason=reason,
+                    template=tmpl.to_mapping(),
+                    parameters=public,
+                    secret_parameters=self.rt.secrets.encrypt(hidden) if hidden else None,
+                    disable_rollback=disable_rollback,
+                    timeout_mins=timeout_mins,
+                    files=used_files or None,
+                )
+                resources.create_all(
+                    session, stack_id, ((r.name, r.type) for r in tmpl.resources.values())
+                )
+                events.add(session, stack_id, status.CREATE, status.IN_PROGRESS, reason)
+                flows.create(session, flow_detail.uuid, stack_id, ctx.project_id, "create")
+        except Exception:
+            self.rt.backend.get_connection().destroy_logbook(stack_id)
+            raise
+        self.dispatcher.dispatch(flow_detail.uuid)
+        return {**self._summary(ctx, stack_id), "flow_id": flow_detail.uuid}
+
+    def delete_stack(self, ctx: RequestContext, name_or_id: str) -> dict[str, Any]:
+        """Start deleting a stack (every resource after its dependents).
+
+        A stack with scaling groups is deleted only while none of them is
+        scaling: the groups are locked, marked DELETING (so no trigger starts
+        a new convergence) and their current members planned for deletion in
+        one transaction, which also records the flow.
+        """
+        with self.rt.db.reader() as session:
+            row = stacks.get(session, ctx.project_id, name_or_id)
+            if row.deleted_id:
+                raise exceptions.StackNotFound(name_or_id=name_or_id)
+            if row.status == status.IN_PROGRESS:
+                raise exceptions.StackBusy(
+                    name=row.name, status=status.combined(row.action, row.status)
+                )
+            stack_id, data, name, files = row.id, row.template, row.name, row.files
+            before = (row.action, row.status)
+        tmpl = template.from_mapping(data)
+        deadline = time.time() + self.rt.conf.engine.stack_timeout_mins * 60
+        reason = "Stack DELETE started"
+        with self.rt.db.write_connection() as connection:
+            owned = groups.for_stack(connection, stack_id, lock=True)  # first: locks
+            scaling = [g for g in owned if g.active_flow_id]
+            if scaling:
+                raise exceptions.GroupBusy(
+                    group=scaling[0].resource_name,
+                    state="scaling",
+                    why=f"scale flow {scaling[0].active_flow_id} is running; "
+                    "delete the stack once it has finished",
+                )
+            if not stacks.set_status(
+                connection, stack_id, status.DELETE, status.IN_PROGRESS, reason, only_if=before
+            ):
+                raise exceptions.StackBusy(name=name, status="changing")
+            for group in owned:
+                groups.update(connection, group.id, status=groups.DELETING)
+            groups.disable_policies(connection, stack_id)
+            plan = flow_records.plan(
+                self.rt,
+                tmpl,
+                stack_id=stack_id,
+                group_members=flow_records.current_members(connection, stack_id),
+                types=template_types.types_for(self.rt.registry, files),
+            )
+            events.add(connection, stack_id, status.DELETE, status.IN_PROGRESS, reason)
+            flow_id = flow_records.record_flow(
+                connection,
+                stack_id,
+                ctx.project_id,
+                "delete",
+                stack_flows.delete_stack,
+                stack_id,
+                plan,
+                deadline,
+            )
+        flow_records.materialise(self.rt, flow_id)
+        self.dispatcher.dispatch(flow_id)
+        return {**self._summary(ctx, stack_id), "flow_id": flow_id}
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def _summary(self, ctx: RequestContext, stack_id: str) -> dict[str, Any]:
+        with self.rt.db.reader() as session:
+            return views.stack_summary(stacks.get(session, ctx.project_id, stack_id))
+
+    def list_stacks(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        with self.rt.db.reader() as session:
+            return [views.stack_summary(row) for row in stacks.list_live(session, ctx.project_id)]
+
+    def show_stack(self, ctx: RequestContext, name_or_id: str) -> dict[str, Any]:
+        with self.rt.db.reader() as session:
+            row = stacks.get(session, ctx.project_id, name_or_id)
+            return views.stack_detail(row, self._outputs(row))
+
+    def list_resources(self, ctx: RequestContext, name_or_id: str) -> list[dict[str, Any]]:
+        with self.rt.db.reader() as session:
+            row = stacks.get(session, ctx.project_id, name_or_id)
+            return [views.resource(r) for r in resources.list_for_stack(session, row.id)]
+
+    def show_resource(self, ctx: RequestContext, name_or_id: str, name: str) -> dict[str, Any]:
+        with self.rt.db.reader() as session:
+            row = stacks.get(session, ctx.project_id, name_or_id)
+            return views.resource(resources.get(session, row.id, name), detail=True)
+
+    def list_events(
+        self,
+        ctx: RequestContext,
+        name_or_id: str,
+        *,
+        resource_name: str | None = None,
+        limit: int | None = None,
+        after_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        with self.rt.db.reader() as session:
+            row = stacks.get(session, ctx.project_id, name_or_id)
+            found = events.list_for_stack(
+                session, row.id, resource_name=resource_name, limit=limit, after_id=after_id
+            )
+            return [views.event(e, row.name) for e in found]
+
+    def show_output(
+        self, ctx: RequestContext, name_or_id: str, output: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One output (or all when ``output`` is None), with its value."""
+        with self.rt.db.reader() as session:
+            row = stacks.get(session, ctx.project_id, name_or_id)
+            outputs = self._outputs(row)
+        if output is None:
+            return outputs
+        chosen = [o for o in outputs if o["output_key"] == output]
+        if not chosen:
+            raise exceptions.OutputNotFound(
+                stack=row.name, output=output, available=[o["output_key"] for o in outputs]
+            )
+        return chosen
+
+    def _outputs(self, row: Any) -> list[dict[str, Any]]:
+        if not row.outputs:
+            return []
+        values = self.rt.secrets.decrypt(row.secret_outputs) if row.secret_outputs else {}
+        return [{**o, "output_value": values.get(o["output_key"])} for o in row.outputs]
+
+    # -- repair (flowstack/engine/repair.py) ---------------------------------------------
+
+    def resume_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).resume(ctx, flow_id)
+
+    def retry_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).retry(ctx, flow_id)
+
+    def revert_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).revert(ctx, flow_id)
+
+    def cancel_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).cancel(ctx, flow_id)
+
+    def skip_step(
+        self, ctx: RequestContext, flow_id: str, step: str, result: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return repair.Repair(self.rt, self.dispatcher).skip(ctx, flow_id, step, result)
+
+    # -- operators: flows and orphans (flow_views.py, orphans.py) -----------------------
+
+    def list_flows(self, ctx: RequestContext, **filters: Any) -> list[dict[str, Any]]:
+        return flow_views.list_flows(self.rt, ctx, **filters)
+
+    def show_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
+        return flow_views.show_flow(self.rt, ctx, flow_id)
+
+    def flow_graph(self, ctx: RequestContext, flow_id: str) -> str:
+        return flow_views.flow_graph(self.rt, ctx, flow_id)
+
+    def list_orphans(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        return orphans.list_orphans(self.rt, ctx)
+
+    def delete_orphans(
+        self, ctx: RequestContext, server_ids: list[str] | None = None, *, delete_all: bool = False
+    ) -> list[dict[str, Any]]:
+        return orphans.delete_orphans(self.rt, ctx, server_ids or (), delete_all=delete_all)
+
+    def adopt_orphan(self, ctx: RequestContext, server_id: str) -> dict[str, Any]:
+        return orphans.adopt_orphan(self.rt, ctx, server_id)
+
+    # -- scaling groups (flowstack/engine/scaling_service.py) ---------------------------
+
+    def list_groups(self, ctx: RequestContext, stack: str | None = None) -> list[dict[str, Any]]:
+        return self.scaling.list_groups(ctx, stack)
+
+    def show_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
+        return self.scaling.show_group(ctx, group)
+
+    def resize_group(
+        self,
+        ctx: RequestContext,
+        group: str,
+        capacity: int,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        return self.scaling.resize_group(ctx, group, capacity, idempotency_key)
+
+    def pause_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
+        return self.scaling.pause_group(ctx, group)
+
+    def resume_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
+        return self.scaling.resume_group(ctx, group)
+
+    def explain_group(
+        self, ctx: RequestContext, group: str, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        return self.scaling.explain_group(ctx, group, limit)
+
+    def execute_policy(
+        self,
+        ctx: RequestContext,
+        stack: str,
+        policy: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        return self.scaling.execute_policy(ctx, stack, policy, idempotency_key)
+
+    def list_webhooks(self, ctx: RequestContext, stack: str | None = None) -> list[dict[str, Any]]:
+        return self.scaling.list_webhooks(ctx, stack)
+
+    def show_webhook(self, ctx: RequestContext, webhook: str) -> dict[str, Any]:
+        return self.scaling.show_webhook(ctx, webhook)
+
+    def list_scale_events(
+        self, ctx: RequestContext, group: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        return self.scaling.list_scale_events(ctx, group, limit)
+
+    def show_scale_event(self, ctx: RequestContext, receipt: str) -> dict[str, Any]:
+        return self.scaling.show_scale_event(ctx, receipt)
+
+    def signal_webhook(
+        self,
+        ctx: RequestContext,
+        token_hash: str,
+        idempotency_key: str | None,
+        source: str,
+        details: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """A webhook call: the token is the capability, whatever project ``ctx`` names."""
+        return self.scaling.signal_webhook(token_hash, idempotency_key, source, details)
+
+    def signal_webhooks(
+        self, ctx: RequestContext, calls: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Webhook calls that arrived together (see ScalingOps.signal_webhooks)."""
+        return self.scaling.signal_webhooks(calls)
+
+    def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        return [
+            {"resource_type": name, "description": self.rt.registry.get(name).description}
+            for name in self.rt.registry.types()
+        ]
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not STACK_NAME_RE.match(name):
+        raise exceptions.InvalidRequest(
+            f"stack name {name!r} is invalid: it must start with a letter and contain only "
+            "letters, digits, '_', '-' and '.' (at most 255 characters)",
+            field="name",
+        )

@@ -1,0 +1,90 @@
+"""How the engine hands a persisted flow to whoever runs it.
+
+Embedded mode runs flows in threads of the calling process; the
+distributed mode posts them to a jobboard for workers.  Either way the
+flow is already persisted before it is dispatched.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from oslo_log import log as logging
+
+from flowstack.execution import runner
+from flowstack.jobboard import board
+from flowstack.runtime.container import Runtime
+
+LOG = logging.getLogger(__name__)
+
+
+class JobboardDispatcher:
+    """Posts each flow to the jobboard, where any worker may claim it.
+
+    A post that fails leaves the flow PENDING in the database; the workers'
+    reaper posts it again, so accepted work is never lost.
+    """
+
+    def __init__(self, board: Any) -> None:
+        self._board = board
+
+    def dispatch(self, flow_id: str) -> None:
+        try:
+            board.post_flow(self._board, flow_id)
+        except Exception:
+            LOG.exception("Posting flow %s failed; the reaper will post it again", flow_id)
+
+    def close(self) -> None:
+        self._board.close()
+
+
+def for_service(rt: Runtime) -> JobboardDispatcher | InProcessDispatcher:
+    """The jobboard when one is configured, else flows run in this process."""
+    if rt.conf.jobboard.url:
+        return JobboardDispatcher(board.open_board(rt.conf, f"engine-{runner.owner_name()}"))
+    return InProcessDispatcher(rt)
+
+
+class InProcessDispatcher:
+    """Runs each flow in a thread of this process (the embedded default)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._threads: dict[str, threading.Thread] = {}
+        self._outcomes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def dispatch(self, flow_id: str) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(flow_id,), name=f"flow-{flow_id[:8]}", daemon=True
+        )
+        with self._lock:
+            self._threads[flow_id] = thread
+        thread.start()
+
+    def _run(self, flow_id: str) -> None:
+        try:
+            outcome = runner.run(self._rt, flow_id)
+        except Exception:  # the thread must not die silently
+            LOG.exception("Running flow %s failed", flow_id)
+            outcome = "ERROR"
+        with self._lock:
+            self._outcomes[flow_id] = outcome
+
+    def wait(self, flow_id: str, timeout: float | None = None) -> str | None:
+        """Block until the flow's thread ends; its outcome, or None on timeout."""
+        with self._lock:
+            thread = self._threads.get(flow_id)
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                return None
+        with self._lock:
+            return self._outcomes.get(flow_id)
+
+    def wait_all(self) -> None:
+        with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join()

@@ -1,0 +1,176 @@
+"""Run (or resume) one persisted flow to its end in this process."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import taskflow.engines
+from oslo_log import log as logging
+from taskflow import states
+
+from flowstack import status
+from flowstack.db import events, stacks
+from flowstack.db import flow_records as flows
+from flowstack.execution import converge
+from flowstack.execution import flow_details as flow_records
+from flowstack.runtime.container import Runtime
+from flowstack.runtime.fencing import Fence, FencedOut
+from flowstack.taskflow_adapter import engine as taskflow_engine
+from flowstack.taskflow_adapter.persistence import Backend
+
+LOG = logging.getLogger(__name__)
+
+
+def owner_name() -> str:
+    """Who runs flows here, as recorded in the flows table."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+TERMINAL_STATES = (states.SUCCESS, states.REVERTED, states.FAILURE)
+# How many times one run re-loads a flow that TaskFlow left unfinished.
+MAX_RELOADS = 3
+# Outcomes besides TaskFlow's own states.
+FENCED = "FENCED"  # another runner took the flow over: this one stopped writing
+QUARANTINED = flows.QUARANTINED
+
+
+def run(
+    rt: Runtime, flow_id: str, owner: str | None = None, *, max_attempts: int | None = None
+) -> str:
+    """Claim the flow and run it from its persisted state to its end.
+
+    Returns the final TaskFlow state, ``FENCED`` when another runner took the
+    flow over meanwhile (nothing was written after that), or ``QUARANTINED``
+    when the flow had already been attempted ``max_attempts`` times.
+
+    A flow that fails reverts and ends REVERTED (its lifecycle task has
+    recorded why on the stack); that is an outcome, not an error here.
+
+    TaskFlow's parallel engine occasionally stops with an atom left to
+    revert when several atoms fail at once (it then tries to mark the flow
+    SUSPENDED and raises InvalidState; seen in ~3% of stacks with three
+    simultaneous failures).  The flow is intact in persistence, so it is
+    loaded again and resumed, exactly as after a crash.
+    """
+    owner = owner or owner_name()
+    with rt.db.writer() as session:
+        claim = flows.claim(session, flow_id, owner)
+    fence = Fence(flow_id, claim.epoch)
+    if max_attempts is not None and claim.attempts > max_attempts:
+        quarantine(rt, claim, fence, owner)
+        return QUARANTINED
+    rt.fences.hold(claim.stack_id, fence)
+    follow_up = None
+    try:
+        backend = Backend(rt.db, fence)
+        state, error = _run_once(rt, backend, flow_id)
+        reloads = 0
+        while state not in TERMINAL_STATES and not fence.lost and reloads < MAX_RELOADS:
+            reloads += 1
+            LOG.warning(
+                "Flow %s stopped unfinished (%s: %s); resuming it from persistence (%d/%d)",
+                flow_id,
+                state,
+                error,
+                reloads,
+                MAX_RELOADS,
+            )
+            state, error = _run_once(rt, backend, flow_id)
+        if fence.lost:
+            LOG.warning("Flow %s was taken over by another runner; this one stopped", flow_id)
+            return FENCED
+        if state not in TERMINAL_STATES:
+            state = flows.FAILURE
+        try:
+            with rt.write(claim.stack_id) as connection:
+                _settle_stack(connection, claim, state, error)
+                flows.finish(connection, flow_id, state, error, owner=owner)
+                if claim.operation == converge.OPERATION:
+                    follow_up = converge.finish(connection, rt, claim.stack_id, flow_id, state)
+        except FencedOut:
+            return FENCED
+        return state
+    finally:
+        rt.fences.release(claim.stack_id, fence)
+        if follow_up is not None:
+            start_recorded(rt, follow_up)
+
+
+def start_recorded(rt: Runtime, flow_id: str) -> None:
+    """Hand a flow recorded with a spec to whoever runs flows here.
+
+    Without a dispatcher (or if it fails) the flow stays PENDING in the
+    database, where the workers' reaper finds it.
+    """
+    try:
+        flow_records.materialise(rt, flow_id)
+        if rt.dispatcher is not None:
+            rt.dispatcher.dispatch(flow_id)
+    except Exception:
+        LOG.exception("Could not start flow %s; the reaper will post it", flow_id)
+
+
+def _settle_stack(connection: Any, claim: flows.Claim, state: str, error: str | None) -> None:
+    """A flow that ended must not leave its stack IN_PROGRESS.
+
+    The lifecycle tasks set the final status; when they could not (the
+    revert itself failed, e.g. the database went away mid-rollback), the
+    stack is marked FAILED here with what the flow ended with.
+    """
+    row = stacks.status_of(connection, claim.stack_id)
+    if row is None or row.status != status.IN_PROGRESS:
+        return
+    reason = f"{row.action} did not finish: flow {claim.flow_id} ended {state}"
+    if error:
+        reason = f"{reason} ({error})"
+    if stacks.set_status(
+        connection,
+        claim.stack_id,
+        row.action,
+        status.FAILED,
+        reason,
+        only_if=(row.action, status.IN_PROGRESS),
+    ):
+        events.add(connection, claim.stack_id, row.action, status.FAILED, reason)
+
+
+def quarantine(rt: Runtime, claim: flows.Claim, fence: Fence, owner: str) -> None:
+    """Set a flow aside after too many attempts; its stack says so and why."""
+    with rt.db.reader() as session:
+        history = flows.get(session, claim.flow_id).errors or []
+    last = history[-1]["error"] if history else "no error recorded"
+    reason = (
+        f"Flow {claim.flow_id} quarantined after {claim.attempts - 1} failed attempts "
+        f"(last: {last}); an operator can resume it"
+    )
+    LOG.error("%s", reason)
+    action = {"delete": status.DELETE, converge.OPERATION: status.UPDATE}.get(
+        claim.operation, status.CREATE
+    )
+    with rt.db.write_connection() as connection:
+        fence.check(connection)
+        flows.finish(connection, claim.flow_id, QUARANTINED, reason, owner=owner)
+        stacks.set_status(connection, claim.stack_id, action, status.FAILED, reason)
+        events.add(connection, claim.stack_id, action, status.FAILED, reason)
+        if claim.operation == converge.OPERATION:
+            converge.finish(connection, rt, claim.stack_id, claim.flow_id, QUARANTINED)
+
+
+def _run_once(rt: Runtime, backend: Backend, flow_id: str) -> tuple[str, str | None]:
+    flow_records.materialise(rt, flow_id)  # a flow recorded with a spec, never run yet
+    flow_detail = backend.get_connection().get_flow_details(flow_id)
+    engine = taskflow.engines.load_from_detail(
+        flow_detail,
+        backend=backend,
+        engine=taskflow_engine.ENGINE_NAME,
+        executor=rt.executor,
+    )
+    error = None
+    try:
+        engine.run()
+    except Exception as exc:  # the outcome is read from persistence
+        error = f"{type(exc).__name__}: {exc}"
+        LOG.info("Flow %s ended with a failure: %s", flow_id, error)
+    return engine.storage.get_flow_state(), error

@@ -1,1 +1,0 @@
-"""TaskFlow persistence on flowstack's database."""

@@ -1,0 +1,154 @@
+"""What a running task needs from its process: database, secrets, types, clients.
+
+Flow factories take JSON-safe arguments only (a worker rebuilds them from
+their dotted name), so tasks cannot be handed these objects; each process
+that runs flows (the embedded CLI, a worker, a test) installs one Runtime
+and tasks ask for it with :func:`current`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import futurist
+import sqlalchemy as sa
+from oslo_config import cfg
+
+from flowstack.clients import Clients
+from flowstack.db.session import Database
+from flowstack.resources import template_types
+from flowstack.resources.registry import Registry
+from flowstack.runtime.fencing import Fence, Fences
+from flowstack.runtime.stack_definitions import StackCache, StackDefinition
+from flowstack.secrets import SecretBox
+from flowstack.taskflow_adapter.persistence import Backend
+from flowstack.template import ResourceTypes
+
+
+@dataclasses.dataclass
+class Runtime:
+    conf: cfg.ConfigOpts
+    db: Database
+    secrets: SecretBox
+    registry: Registry
+    services: Any = None  # clients of remote services, e.g. Nova
+    #: Who runs flows that flows start (a group's next convergence); None: the reaper.
+    dispatcher: Any = None
+    stacks: StackCache = dataclasses.field(init=False)
+    fences: Fences = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stacks = StackCache(self.db, self.secrets)
+        self.fences = Fences()
+
+    def fence_for(self, stack_id: str) -> Fence | None:
+        """The claim this process holds on the flow working on a stack, if any.
+
+        A group's first members are created by its parent stack's create
+        flow (and removed by its delete flow): those writes to the nested
+        stack are fenced by the parent's claim.
+        """
+        fence = self.fences.get(stack_id)
+        if fence is None and self.fences.held():
+            # A member's own nested stack is two levels down: walk up.
+            parent = self.stacks.get(stack_id).parent_id
+            while fence is None and parent is not None:
+                fence = self.fences.get(parent)
+                parent = self.stacks.get(parent).parent_id
+        return fence
+
+    def types(self, stack: StackDefinition) -> ResourceTypes:
+        """The resource types a stack's resources may have: built-in ones and its files."""
+        return template_types.types_for(self.registry, stack.files)
+
+    def guard(self, stack_id: str) -> None:
+        """Raise FencedOut if this process no longer owns the stack's running flow."""
+        fence = self.fence_for(stack_id)
+        if fence is not None:
+            fence.verify(self.db)
+
+    def checkpoint(self, stack_id: str) -> None:
+        """At the start of a step: raise if the flow was taken over or cancelled."""
+        fence = self.fence_for(stack_id)
+        if fence is not None:
+            fence.checkpoint(self.db)
+
+    @contextlib.contextmanager
+    def write(self, stack_id: str) -> Iterator[sa.Connection]:
+        """A write transaction on behalf of a stack's running flow, fenced.
+
+        If this process holds the stack's flow, the write happens only while
+        that claim is still the current one (see :mod:`flowstack.runtime.fencing`).
+        """
+        fence = self.fence_for(stack_id)
+        with self.db.write_connection() as connection:
+            if fence is not None:
+                fence.check(connection)
+            yield connection
+
+    @functools.cached_property
+    def executor(self) -> futurist.ThreadPoolExecutor:
+        """Threads that run tasks, shared by every flow of this process.
+
+        One long-lived pool bounds the process's concurrency, and avoids a
+        per-flow pool whose shutdown waits for idle threads (futurist's
+        workers wake once a second, which cost each flow a second).
+        """
+        return futurist.ThreadPoolExecutor(max_workers=self.conf.engine.max_workers)
+
+    @functools.cached_property
+    def backend(self) -> Backend:
+        """TaskFlow persistence on the same database (connects on first use)."""
+        return Backend(self.db)
+
+    @classmethod
+    def from_conf(
+        cls,
+        conf: cfg.ConfigOpts,
+        *,
+        registry: Registry | None = None,
+        services: Any = None,
+    ) -> Runtime:
+        db = Database.from_conf(conf)
+        if services is None:
+            services = Clients(conf)  # connects (or starts the simulator) on first use
+        return cls(
+            conf=conf,
+            db=db,
+            secrets=SecretBox.from_conf(conf),
+            registry=registry or Registry.from_entry_points(),
+            services=services,
+        )
+
+    def close(self) -> None:
+        """Release everything; flows must have finished (or be abandoned)."""
+        if "executor" in self.__dict__:
+            # Idle futurist workers notice the shutdown within a second;
+            # waiting for them would only delay every command's exit.
+            self.executor.shutdown(wait=False)
+        close_services = getattr(self.services, "close", None)
+        if close_services is not None:
+            close_services()
+        self.db.close()
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make ``runtime`` the one tasks of this process use (None uninstalls)."""
+    global _current
+    with _lock:
+        _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("no flowstack runtime installed in this process")
+    return _current

@@ -1,1 +1,0 @@
-"""Autoscaling: the rules that turn triggers into a desired capacity, and member choice."""

@@ -1,0 +1,128 @@
+"""A runner whose flow was taken over stops writing; a flow failing every attempt is quarantined."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from flowstack import exceptions
+from flowstack.db import events
+from flowstack.db import flow_records as flows
+from flowstack.execution import runner
+from tests.unit.conftest import Engine
+
+SLOW = """
+heat_template_version: 2018-08-31
+resources:
+  first: {type: OS::Heat::TestResource}
+  slow:
+    type: OS::Heat::TestResource
+    properties: {action_wait_secs: {create: 1.0}}
+    depends_on: first
+  last: {type: OS::Heat::TestResource, depends_on: slow}
+"""
+
+
+class Recorder:
+    """A dispatcher that only remembers the flow, so the test runs it itself."""
+
+    flow_id: str = ""
+
+    def dispatch(self, flow_id: str) -> None:
+        self.flow_id = flow_id
+
+
+def _event_count(engine: Engine, stack_id: str) -> int:
+    with engine.rt.db.reader() as session:
+        return len(events.list_for_stack(session, stack_id))
+
+
+def test_a_runner_taken_over_writes_nothing_more(engine: Engine) -> None:
+    recorder = Recorder()
+    engine.service.dispatcher = recorder
+    created = engine.service.create_stack(engine.ctx, "fenced", SLOW)
+    outcome: list[str] = []
+    stale = threading.Thread(
+        target=lambda: outcome.append(runner.run(engine.rt, recorder.flow_id, owner="stale"))
+    )
+    stale.start()
+    deadline = time.monotonic() + 20
+    while engine.statuses("fenced")["slow"] != "CREATE_IN_PROGRESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+    with engine.rt.db.writer() as session:  # another worker takes the flow over
+        taken = flows.claim(session, recorder.flow_id, "new-owner")
+    written_at_takeover = _event_count(engine, created["id"])
+    stale.join(timeout=30)
+
+    assert outcome == [runner.FENCED]
+    assert _event_count(engine, created["id"]) == written_at_takeover
+    with engine.rt.db.reader() as session:
+        flow = flows.get(session, recorder.flow_id)
+        assert (flow.owner, flow.epoch, flow.state) == ("new-owner", taken.epoch, "RUNNING")
+    assert engine.service.show_stack(engine.ctx, "fenced")["stack_status"] == "CREATE_IN_PROGRESS"
+
+    # The flow is intact: the next runner finishes it.
+    assert runner.run(engine.rt, recorder.flow_id, owner="third") == "SUCCESS"
+    assert engine.service.show_stack(engine.ctx, "fenced")["stack_status"] == "CREATE_COMPLETE"
+    creates = [(r, s) for r, s, _ in engine.events("fenced") if s == "CREATE_COMPLETE"]
+    assert creates.count(("first", "CREATE_COMPLETE")) == 1  # not created twice
+
+
+def test_a_flow_abandoned_by_every_worker_is_quarantined_with_its_history(engine: Engine) -> None:
+    recorder = Recorder()
+    engine.service.dispatcher = recorder
+    engine.service.create_stack(engine.ctx, "poison", SLOW)
+    with engine.rt.db.writer() as session:  # two workers claimed it and died
+        flows.claim(session, recorder.flow_id, "worker-1")
+        flows.claim(session, recorder.flow_id, "worker-2")
+
+    assert runner.run(engine.rt, recorder.flow_id, owner="worker-3", max_attempts=2) == (
+        runner.QUARANTINED
+    )
+    stack = engine.service.show_stack(engine.ctx, "poison")
+    assert stack["stack_status"] == "CREATE_FAILED"
+    assert "quarantined after 2 failed attempts" in stack["stack_status_reason"]
+    with engine.rt.db.reader() as session:
+        flow = flows.get(session, recorder.flow_id)
+    assert flow.state == "QUARANTINED"
+    owners = [entry["owner"] for entry in flow.errors]
+    assert owners[:2] == ["worker-1", "worker-2"]
+    assert all(entry["error"] for entry in flow.errors)
+    # nothing was started for it
+    assert set(engine.statuses("poison").values()) == {"INIT_COMPLETE"}
+
+
+FAILS = """
+heat_template_version: 2018-08-31
+resources:
+  broken: {type: OS::Heat::TestResource, properties: {fail: true}}
+"""
+
+
+def test_a_flow_that_ends_in_failure_never_leaves_its_stack_in_progress(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revert itself fails (the database went away at that instant).
+
+    Losing the database exactly while the lifecycle task records the
+    rollback cannot be produced with the real server on cue, so that one
+    write is made to fail; everything else is real.
+    """
+    from flows.tasks import stack_tasks
+
+    def database_gone(*args: object, **kwargs: object) -> None:
+        raise exceptions.DatabaseUnavailable("Lost the database sqlite:///...: disk I/O error")
+
+    monkeypatch.setattr(stack_tasks, "_set_stack", database_gone)
+    recorder = Recorder()
+    engine.service.dispatcher = recorder
+    engine.service.create_stack(engine.ctx, "unsettled", FAILS)
+    assert runner.run(engine.rt, recorder.flow_id) == "FAILURE"
+    stack = engine.service.show_stack(engine.ctx, "unsettled")
+    assert stack["stack_status"] == "ROLLBACK_FAILED"
+    assert "did not finish" in stack["stack_status_reason"]
+    assert "disk I/O error" in stack["stack_status_reason"]
