@@ -57,7 +57,7 @@ from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.resources.constraints import nova_constraints
 from flowstack.rpc.client import EngineClient
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 from flowstack.secrets import load_or_create_key
 
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -319,9 +319,8 @@ def _embedded(workdir: Path, db_url: str, sim_port: int, text: str, samples: int
     conf.set_override("poll_interval", 0.1, group="engine")
     conf.set_override("endpoint_override", f"http://127.0.0.1:{sim_port}/v2.1", group="nova")
     clients = Clients(conf)
-    rt = Runtime.from_conf(conf, services=clients)
+    rt = Runtime.from_conf(conf, clients=clients)
     migration.sync(rt.db)
-    install(rt)
     dispatcher = InProcessDispatcher(rt)
     service = StackService(rt, dispatcher, custom_constraints=nova_constraints(clients))
     ctx = context.embedded()
@@ -333,7 +332,6 @@ def _embedded(workdir: Path, db_url: str, sim_port: int, text: str, samples: int
             dispatcher.wait(created["flow_id"])
             latencies.append(completed_after(service.show_stack(ctx, created["id"]), started))
     finally:
-        install(None)
         rt.close()
     return latencies
 

@@ -36,7 +36,7 @@ from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.nova_sim import NovaSimulator
 from flowstack.resources.constraints import nova_constraints
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 
 
 def server_template(count: int) -> str:
@@ -73,9 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     with NovaSimulator(build_delay=args.build_secs, delete_delay=args.delete_secs) as sim:
         clients = Clients(conf, endpoint_override=sim.endpoint)
-        rt = Runtime.from_conf(conf, services=clients)
+        rt = Runtime.from_conf(conf, clients=clients)
         migration.sync(rt.db)
-        install(rt)
         dispatcher = InProcessDispatcher(rt)
         service = StackService(rt, dispatcher, custom_constraints=nova_constraints(clients))
         ctx = context.embedded()
@@ -127,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             dispatcher.wait_all()
-            install(None)
             rt.close()
     if not ok:
         print("ERROR: a stack did not reach the expected state", file=sys.stderr)

@@ -68,7 +68,7 @@ from flowstack.db import migration
 from flowstack.engine.stack_service import StackService
 from flowstack.execution import runner
 from flowstack.execution.dispatch import InProcessDispatcher
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 
 SHAPES = ("wide", "chain")
 DEFAULT_SIZES = (50, 200, 1000)
@@ -122,10 +122,8 @@ def flowstack_runtime(tmpdir: str) -> Iterator[Runtime]:
     rt = Runtime.from_conf(conf)
     try:
         migration.sync(rt.db)
-        install(rt)
         yield rt
     finally:
-        install(None)
         rt.close()
 
 

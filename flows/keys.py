@@ -30,3 +30,10 @@ def group(name: str) -> str:
 def member_label(group_name: str, member: str) -> str:
     """A member's name inside its parent stack's flow (apart from the parent's resources)."""
     return f"{group_name}/{member}"
+
+
+#: The process's :class:`flowstack.runtime.container.Runtime`, which every task
+#: receives as its ``runtime`` argument.  The runner injects it as a transient
+#: value: it lives in memory only, is never persisted, and each runner that
+#: loads the flow (after a crash, another worker) injects its own.
+RUNTIME = "runtime"

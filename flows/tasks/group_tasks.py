@@ -26,7 +26,6 @@ from flowstack.db import events, groups, resources, scale_events, stacks
 from flowstack.resources import group_store
 from flowstack.resources.base import Resource
 from flowstack.resources.types.template_resource import nested_stack_id
-from flowstack.runtime import container as runtime
 from flowstack.runtime import outputs, resource_state
 from flowstack.runtime.container import Runtime
 
@@ -46,14 +45,14 @@ class CompleteGroupCreate(task.Task):
         self.resource = resource
         self.group_id = group_id
 
-    def execute(self, **inputs: Any) -> dict[str, Any]:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime, **inputs: Any) -> dict[str, Any]:
+        rt = runtime
         stack = rt.stacks.get(self.stack_id)
         loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
         if (loaded.action, loaded.status) == (status.CREATE, status.COMPLETE):
             return resource_state.ready_state(rt, loaded.plugin)[1]
         try:
-            group_store.complete_group(self.stack_id, self.group_id)
+            group_store.complete_group(rt, self.stack_id, self.group_id)
             return resource_tasks.complete_create(rt, stack, loaded.plugin, loaded.type_name)
         except Exception as exc:
             raise failures.record_create_failure(rt, stack, self.resource, loaded, exc) from exc
@@ -67,12 +66,14 @@ class ConvergeLifecycle(task.Task):
         self.group_id = group_id
         self.generation = generation
 
-    def execute(self) -> None:
+    def execute(self, runtime: Runtime) -> None:
         """The engine marked the group's stack UPDATE_IN_PROGRESS with this flow."""
 
-    def revert(self, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any) -> None:
+    def revert(
+        self, runtime: Runtime, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
         reason = stack_tasks.first_failure(flow_failures)
-        fail_convergence(runtime.current(), self.group_id, reason)
+        fail_convergence(runtime, self.group_id, reason)
 
 
 def fail_convergence(rt: Runtime, group_id: str, reason: str) -> None:
@@ -110,8 +111,8 @@ class CheckMembers(task.Task):
         self.group_id = group_id
         self.exclude = list(exclude)
 
-    def execute(self) -> int:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime) -> int:
+        rt = runtime
         rt.checkpoint(self.group_id)
         stack = rt.stacks.get(self.group_id)
         with rt.db.read_connection() as connection:
@@ -157,8 +158,8 @@ class ChooseVictims(task.Task):
         self.count = count
         self.exclude = list(exclude)
 
-    def execute(self) -> list[str | None]:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime) -> list[str | None]:
+        rt = runtime
         rt.checkpoint(self.group_id)
         with rt.db.read_connection() as connection:
             group = groups.get(connection, self.group_id)
@@ -181,12 +182,12 @@ class _ForVictim:
     def aim(self, victim: str) -> None:
         raise NotImplementedError
 
-    def execute(self, **inputs: Any) -> bool:
+    def execute(self, runtime: Runtime, **inputs: Any) -> bool:
         victim = inputs[keys.VICTIMS][self.slot]
         if victim is None:
             return True  # fewer members than slots (say, the broken ones were gone)
         self.aim(victim)
-        return bool(super().execute())  # type: ignore[misc]
+        return bool(super().execute(runtime))  # type: ignore[misc]
 
 
 class RemoveMember(_ForVictim, resource_tasks.DeleteResource):
@@ -275,13 +276,13 @@ class CreateMember(resource_tasks.CreateResource):
         super().__init__(group_id, member, [], deadline, polls=polls)
         self.keep_partial = keep_partial
 
-    def execute(self, **inputs: Any) -> dict[str, Any] | None:
+    def execute(self, runtime: Runtime, **inputs: Any) -> dict[str, Any] | None:
         try:
-            return super().execute(**inputs)
+            return super().execute(runtime, **inputs)
         except Exception as exc:
             if not self.keep_partial or not _is_member_failure(exc):
                 raise
-            return _discard(self.stack_id, self.resource, exc)
+            return _discard(runtime, self.stack_id, self.resource, exc)
 
 
 class WaitForMember(resource_tasks.WaitForCreate):
@@ -289,28 +290,27 @@ class WaitForMember(resource_tasks.WaitForCreate):
         super().__init__(group_id, member, deadline)
         self.keep_partial = keep_partial
 
-    def execute(self, **inputs: Any) -> dict[str, Any]:
+    def execute(self, runtime: Runtime, **inputs: Any) -> dict[str, Any]:
         if self.keep_partial:
-            rt = runtime.current()
+            rt = runtime
             with rt.db.read_connection() as connection:
                 row = resources.get_state(connection, self.stack_id, self.resource)
             if row.action == status.DELETE:  # its create failed and it was discarded
                 return {"failed": row.status_reason}
         try:
-            return super().execute(**inputs)
+            return super().execute(runtime, **inputs)
         except Exception as exc:
             if not self.keep_partial or not _is_member_failure(exc):
                 raise
-            return _discard(self.stack_id, self.resource, exc)
+            return _discard(runtime, self.stack_id, self.resource, exc)
 
 
 def _is_member_failure(exc: BaseException) -> bool:
     return isinstance(exc, exceptions.ResourceFailure)
 
 
-def _discard(group_id: str, member: str, exc: BaseException) -> dict[str, Any]:
+def _discard(rt: Runtime, group_id: str, member: str, exc: BaseException) -> dict[str, Any]:
     """Remove a member that failed, keeping the rest of the scale-out."""
-    rt = runtime.current()
     stack = rt.stacks.get(group_id)
     loaded = resource_state.load(rt, stack, member)
     resource_tasks.delete_until_gone(rt, stack, loaded, rt.conf.engine.rollback_timeout_secs)
@@ -325,8 +325,8 @@ class Pause(task.Task):
         self.group_id = group_id
         self.seconds = seconds
 
-    def execute(self) -> None:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime) -> None:
+        rt = runtime
         ends = time.time() + self.seconds
         while True:
             rt.checkpoint(self.group_id)
@@ -344,8 +344,8 @@ class CompleteConverge(task.Task):
         self.group_id = group_id
         self.generation = generation
 
-    def execute(self, **inputs: Any) -> int:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime, **inputs: Any) -> int:
+        rt = runtime
         failed = [r["failed"] for r in inputs.values() if isinstance(r, dict) and "failed" in r]
         with rt.write(self.group_id) as connection:
             group = groups.get(connection, self.group_id, lock=True)

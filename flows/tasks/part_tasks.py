@@ -18,8 +18,8 @@ from flows import keys
 from flows.tasks import failures, resource_tasks
 from flowstack import exceptions, status
 from flowstack.db import resources
-from flowstack.runtime import container as runtime
 from flowstack.runtime import resource_state
+from flowstack.runtime.container import Runtime
 
 
 def _failed_input(inputs: dict[str, Any]) -> str | None:
@@ -30,25 +30,25 @@ def _failed_input(inputs: dict[str, Any]) -> str | None:
 
 
 class PartCreate(resource_tasks.CreateResource):
-    def execute(self, **inputs: Any) -> dict[str, Any] | None:
+    def execute(self, runtime: Runtime, **inputs: Any) -> dict[str, Any] | None:
         failed = _failed_input(inputs)
         if failed is not None:
             return {"failed": failed}  # a part it needs failed: never started
         try:
-            return super().execute(**inputs)
+            return super().execute(runtime, **inputs)
         except exceptions.ResourceFailure as exc:
             return {"failed": failures.describe(exc)}
 
 
 class PartWait(resource_tasks.WaitForCreate):
-    def execute(self, **inputs: Any) -> dict[str, Any]:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime, **inputs: Any) -> dict[str, Any]:
+        rt = runtime
         with rt.db.read_connection() as connection:
             row = resources.get_state(connection, self.stack_id, self.resource)
         if row.status == status.FAILED or row.action == status.INIT:
             return {"failed": row.status_reason or "not created"}
         try:
-            return super().execute(**inputs)
+            return super().execute(runtime, **inputs)
         except exceptions.ResourceFailure as exc:
             return {"failed": failures.describe(exc)}
 
@@ -75,11 +75,11 @@ class CompletePartialMember(resource_tasks.WaitForCreate):
         self.part_order = list(part_order)
         self.nested_id = nested_id
 
-    def execute(self, **inputs: Any) -> dict[str, Any]:
+    def execute(self, runtime: Runtime, **inputs: Any) -> dict[str, Any]:
         failed = _failed_input(inputs)
         if failed is None:
-            return super().execute(**inputs)
-        rt = runtime.current()
+            return super().execute(runtime, **inputs)
+        rt = runtime
         timeout = rt.conf.engine.rollback_timeout_secs
         nested = rt.stacks.get(self.nested_id)
         for part in reversed(self.part_order):  # dependents first

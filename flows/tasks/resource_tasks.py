@@ -22,7 +22,6 @@ from flows.tasks.retries import ResourceNotReady
 from flowstack import exceptions, status, template
 from flowstack.db import events, models, resources
 from flowstack.resources.base import Resource
-from flowstack.runtime import container as runtime
 from flowstack.runtime import resource_state
 from flowstack.runtime.container import Runtime
 from flowstack.runtime.resolution import TaskResolution
@@ -98,8 +97,8 @@ class CreateResource(_ResourceTask):
         )
         self.polls = polls
 
-    def execute(self, **inputs: Any) -> dict[str, Any] | None:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime, **inputs: Any) -> dict[str, Any] | None:
+        rt = runtime
         stack = rt.stacks.get(self.stack_id, self.resource)
         # Taken over or cancelled: stop before acting (checked in the same read).
         loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
@@ -140,9 +139,9 @@ class CreateResource(_ResourceTask):
         except Exception as exc:
             raise failures.record_create_failure(rt, stack, self.resource, loaded, exc) from exc
 
-    def revert(self, *args: Any, **kwargs: Any) -> None:
+    def revert(self, runtime: Runtime, *args: Any, **kwargs: Any) -> None:
         """Roll the resource back, whatever state its create reached."""
-        rt = runtime.current()
+        rt = runtime
         stack = rt.stacks.get(self.stack_id)
         loaded = resource_state.load(rt, stack, self.resource)
         if stack.disable_rollback:
@@ -188,8 +187,8 @@ class WaitForCreate(_ResourceTask):
             provides=keys.resource(label),
         )
 
-    def execute(self, **inputs: Any) -> dict[str, Any]:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime, **inputs: Any) -> dict[str, Any]:
+        rt = runtime
         stack = rt.stacks.get(self.stack_id)
         # Taken over or cancelled: stop before acting (checked in the same read).
         loaded = resource_state.load(rt, stack, self.resource, checkpoint=True)
@@ -233,8 +232,8 @@ class DeleteResource(_ResourceTask):
         self.polls = polls
         self.nested = scope is not None
 
-    def execute(self, **inputs: Any) -> bool:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime, **inputs: Any) -> bool:
+        rt = runtime
         stack = _stack_to_delete_from(rt, self.stack_id, self.nested)
         if stack is None:
             return True  # a template resource whose nested stack was never recorded
@@ -281,8 +280,8 @@ class WaitForDelete(_ResourceTask):
         )
         self.nested = nested
 
-    def execute(self, **inputs: Any) -> bool:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime, **inputs: Any) -> bool:
+        rt = runtime
         stack = _stack_to_delete_from(rt, self.stack_id, self.nested)
         if stack is None:
             return True

@@ -14,7 +14,6 @@ from taskflow import task
 from flows.tasks import failures
 from flowstack import status
 from flowstack.db import events, resources, stacks
-from flowstack.runtime import container as runtime
 from flowstack.runtime.container import Runtime
 from flowstack.runtime.outputs import resolve_outputs
 
@@ -47,11 +46,13 @@ class StackCreateLifecycle(task.Task):
         super().__init__(name="stack-create-lifecycle")
         self.stack_id = stack_id
 
-    def execute(self) -> None:
+    def execute(self, runtime: Runtime) -> None:
         """The engine marked the stack CREATE_IN_PROGRESS before posting the flow."""
 
-    def revert(self, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any) -> None:
-        rt = runtime.current()
+    def revert(
+        self, runtime: Runtime, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
+        rt = runtime
         with rt.db.reader() as session:
             row = stacks.get_by_id(session, self.stack_id)
             why = (
@@ -80,8 +81,8 @@ class CompleteStackCreate(task.Task):
         super().__init__(name="stack-create-complete")
         self.stack_id = stack_id
 
-    def execute(self) -> None:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime) -> None:
+        rt = runtime
         stack = rt.stacks.get(self.stack_id)
         listing, values = resolve_outputs(rt, stack)
         with rt.write(self.stack_id) as session:
@@ -105,11 +106,13 @@ class StackDeleteLifecycle(task.Task):
         super().__init__(name="stack-delete-lifecycle")
         self.stack_id = stack_id
 
-    def execute(self) -> None:
+    def execute(self, runtime: Runtime) -> None:
         """The engine marked the stack DELETE_IN_PROGRESS before posting the flow."""
 
-    def revert(self, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any) -> None:
-        rt = runtime.current()
+    def revert(
+        self, runtime: Runtime, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
+        rt = runtime
         failed = _failed_resources(rt, self.stack_id, status.DELETE)
         if failed:
             reason = "; ".join(
@@ -125,8 +128,8 @@ class CompleteStackDelete(task.Task):
         super().__init__(name="stack-delete-complete")
         self.stack_id = stack_id
 
-    def execute(self) -> None:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime) -> None:
+        rt = runtime
         reason = "Stack DELETE completed successfully"
         with rt.write(self.stack_id) as session:
             stacks.mark_deleted(session, self.stack_id, reason)
@@ -140,11 +143,13 @@ class StackRollbackLifecycle(task.Task):
         super().__init__(name="stack-rollback-lifecycle")
         self.stack_id = stack_id
 
-    def execute(self) -> None:
+    def execute(self, runtime: Runtime) -> None:
         """The operator's revert marked the stack ROLLBACK_IN_PROGRESS."""
 
-    def revert(self, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any) -> None:
-        rt = runtime.current()
+    def revert(
+        self, runtime: Runtime, *args: Any, flow_failures: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
+        rt = runtime
         failed = _failed_resources(rt, self.stack_id, status.DELETE)
         listing = "; ".join(f"{name}: {why}" for name, why in failed)
         reason = (
@@ -160,8 +165,8 @@ class CompleteStackRollback(task.Task):
         super().__init__(name="stack-rollback-complete")
         self.stack_id = stack_id
 
-    def execute(self) -> None:
-        rt = runtime.current()
+    def execute(self, runtime: Runtime) -> None:
+        rt = runtime
         _set_stack(
             rt,
             self.stack_id,

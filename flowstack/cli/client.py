@@ -19,7 +19,7 @@ from flowstack.db import migration
 from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.resources.constraints import nova_constraints
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 
 
 class EmbeddedClient:
@@ -29,7 +29,7 @@ class EmbeddedClient:
         self.rt = rt
         self.dispatcher = InProcessDispatcher(rt)
         self.service = StackService(
-            rt, self.dispatcher, custom_constraints=nova_constraints(rt.services)
+            rt, self.dispatcher, custom_constraints=nova_constraints(rt.clients)
         )
         self.ctx = context.embedded()
         if auto_migrate and migration.current_version(rt.db) != migration.head_version():
@@ -38,7 +38,6 @@ class EmbeddedClient:
             migration.sync(rt.db)
         else:
             migration.check_current(rt.db)
-        install(rt)
 
     @classmethod
     def from_options(cls, config_files: list[str], state_dir: str | None) -> EmbeddedClient:
@@ -55,7 +54,6 @@ class EmbeddedClient:
 
     def close(self) -> None:
         self.dispatcher.wait_all()
-        install(None)
         self.rt.close()
 
     def wait_flow(self, flow_id: str, timeout: float | None = None) -> str | None:
@@ -63,7 +61,7 @@ class EmbeddedClient:
 
     def embedded_simulator(self) -> Any:
         """The Nova simulator running in this process, or None (a real Nova)."""
-        return self.rt.services.embedded_simulator()
+        return self.rt.clients.embedded_simulator()
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.service, name)

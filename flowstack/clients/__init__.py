@@ -1,6 +1,6 @@
 """Clients of the services flowstack drives, shared by every task of a process.
 
-``Runtime.services`` is a :class:`Clients`; plugins reach Nova through it::
+``Runtime.clients`` is a :class:`Clients`; plugins reach Nova through ``self.clients``::
 
     clients = Clients(conf)                 # [nova] options, or the embedded simulator
     nova = clients.nova()                   # python-novaclient, explicit microversion

@@ -42,7 +42,7 @@ from flowstack.resources.constraints import nova_constraints
 from flowstack.rpc import client as rpc_client
 from flowstack.rpc.manager import EngineManager
 from flowstack.rpc.serializer import RequestContextSerializer
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 
 LOG = logging.getLogger(__name__)
 PROJECT = "flowstack"
@@ -73,7 +73,7 @@ class EngineServer:
             migration.check_current(self.rt.db)
             self.dispatcher = (dispatcher_factory or dispatch.for_service)(self.rt)
             service = StackService(
-                self.rt, self.dispatcher, custom_constraints=nova_constraints(self.rt.services)
+                self.rt, self.dispatcher, custom_constraints=nova_constraints(self.rt.clients)
             )
             self.transport = rpc_client.get_transport(conf)
             self.server = oslo_messaging.get_rpc_server(
@@ -103,7 +103,6 @@ class EngineServer:
             raise
 
     def start(self) -> None:
-        install(self.rt)  # flows run here too when no jobboard is configured
         self.server.start()
         self._beating.start()
         LOG.info(
@@ -129,7 +128,6 @@ class EngineServer:
             close()
         if self.transport is not None:
             self.transport.cleanup()
-        install(None)
         self.rt.close()
         LOG.info("flowstack-engine %s stopped", self.conf.rpc.host)
 

@@ -24,7 +24,7 @@ from flowstack.db import migration
 from flowstack.db import service_registry as services
 from flowstack.execution import converge, dispatch, runner
 from flowstack.jobboard import board as jobboard
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 from flowstack.worker import reaper
 from flowstack.worker.conductor import FlowConductor
 
@@ -107,7 +107,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rt = Runtime.from_conf(conf)
         migration.check_current(rt.db)
-        install(rt)
         worker = Worker(rt, worker_name())
     except exceptions.FlowstackError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
@@ -118,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker.run()
     finally:
-        install(None)
         rt.close()
     return 0
 

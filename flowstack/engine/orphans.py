@@ -220,7 +220,7 @@ def _inventory(rt: Runtime, ctx: RequestContext) -> _Inventory:
 
 def _list_servers(rt: Runtime, ctx: RequestContext) -> list[dict[str, Any]]:
     """Every server flowstack's Nova account sees; every project's for an admin, if Nova agrees."""
-    nova = rt.services.nova()
+    nova = rt.clients.nova()
     if is_admin(ctx):
         try:
             with nova_api.translated():
@@ -330,7 +330,7 @@ def _still_there(rt: Runtime, server_id: str) -> bool:
     """Whether Nova still has the server (a server being deleted counts until it is gone)."""
     try:
         with nova_api.translated():
-            seen = _document(rt.services.nova().servers.get(server_id))
+            seen = _document(rt.clients.nova().servers.get(server_id))
     except nova_api.NovaNotFound:
         return False
     return seen.get("status") not in _GONE_STATUSES
@@ -368,7 +368,7 @@ def _row(
 def _delete(
     rt: Runtime, ctx: RequestContext, targets: list[dict[str, Any]], timeout: float
 ) -> list[dict[str, Any]]:
-    nova = rt.services.nova()
+    nova = rt.clients.nova()
     results: dict[str, str] = {}
     waiting: list[str] = []
     for orphan in targets:

@@ -10,6 +10,7 @@ import taskflow.engines
 from oslo_log import log as logging
 from taskflow import states
 
+from flows import keys
 from flowstack import status
 from flowstack.db import events, stacks
 from flowstack.db import flow_records as flows
@@ -167,6 +168,7 @@ def _run_once(rt: Runtime, backend: Backend, flow_id: str) -> tuple[str, str | N
         engine=taskflow_engine.ENGINE_NAME,
         executor=rt.executor,
     )
+    engine.storage.inject({keys.RUNTIME: rt}, transient=True)
     error = None
     try:
         engine.run()

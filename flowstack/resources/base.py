@@ -38,6 +38,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from flowstack.resources.host import NoHost, ResourceHost
 from flowstack.schema import attributes as attr_schema
 from flowstack.schema import properties as prop_schema
 
@@ -77,13 +78,17 @@ class Resource(abc.ABC):
         *,
         physical_id: str | None = None,
         data: dict[str, Any] | None = None,
-        services: Any = None,
+        clients: Any = None,
+        host: ResourceHost | None = None,
     ) -> None:
         self.name = name
         self.stack = stack
         self.physical_id = physical_id
         self.data: dict[str, Any] = dict(data or {})
-        self.services = services
+        #: Clients of the remote services (:class:`flowstack.clients.Clients`).
+        self.clients = clients
+        #: The process running this plugin (see :mod:`flowstack.resources.host`).
+        self.host: ResourceHost = host if host is not None else NoHost()
         #: Set by the task: raises FencedOut when this runner lost the flow.
         self.guard: Callable[[], None] = _unguarded
 

@@ -16,12 +16,12 @@ from flowstack import exceptions, status
 from flowstack.autoscaling import member_stack as nested
 from flowstack.db import events, groups, models, resources, stacks
 from flowstack.resources.base import Resource
-from flowstack.runtime import container as runtime
+from flowstack.resources.host import ResourceHost
 
 
 def create_group(plugin: Resource, properties: dict[str, Any]) -> str:
     """Record the group, its nested stack and its first members (not created yet)."""
-    rt = runtime.current()
+    host = plugin.host
     group_id = groups.nested_stack_id(plugin.stack.id, plugin.name)
     member = properties["resource"]
     member_type = member["type"]
@@ -29,7 +29,7 @@ def create_group(plugin: Resource, properties: dict[str, Any]) -> str:
     size = _initial_size(properties)
     names = [groups.member_name(i) for i in range(1, size + 1)]
     rolling = properties.get("rolling_updates") or {}
-    with rt.write(plugin.stack.id) as connection:
+    with host.write(plugin.stack.id) as connection:
         existing = connection.execute(
             sa.select(groups.GROUPS.c.id).where(groups.GROUPS.c.id == group_id)
         ).first()
@@ -43,10 +43,10 @@ def create_group(plugin: Resource, properties: dict[str, Any]) -> str:
             resource_name=plugin.name,
             template=nested.member_template(member_type, member_properties, names),
             secret_parameters=(
-                rt.secrets.encrypt(member_properties) if member_properties else None
+                host.secrets.encrypt(member_properties) if member_properties else None
             ),
             reason=reason,
-            files=_member_files(rt, plugin.stack.id, member_type),
+            files=_member_files(host, plugin.stack.id, member_type),
         )
         events.add(connection, group_id, status.CREATE, status.IN_PROGRESS, reason)
         groups.insert(
@@ -73,11 +73,10 @@ def create_group(plugin: Resource, properties: dict[str, Any]) -> str:
     return group_id
 
 
-def complete_group(stack_id: str, group_id: str) -> None:
+def complete_group(host: ResourceHost, stack_id: str, group_id: str) -> None:
     """The first members exist: the group is ACTIVE and policies may act on it."""
-    rt = runtime.current()
     reason = "Stack CREATE completed successfully"
-    with rt.write(stack_id) as connection:
+    with host.write(stack_id) as connection:
         group = groups.get(connection, group_id)
         if group.status != groups.CREATING:
             return
@@ -96,9 +95,9 @@ def complete_group(stack_id: str, group_id: str) -> None:
 
 def delete_group(plugin: Resource) -> None:
     """Forget a group whose members are all gone; refuse while one remains."""
-    rt = runtime.current()
+    host = plugin.host
     group_id = plugin.physical_id or groups.nested_stack_id(plugin.stack.id, plugin.name)
-    with rt.write(plugin.stack.id) as connection:
+    with host.write(plugin.stack.id) as connection:
         try:
             group = groups.get(connection, group_id, lock=True)
         except exceptions.GroupNotFound:
@@ -126,15 +125,14 @@ def delete_group(plugin: Resource) -> None:
         events.add(connection, group_id, status.DELETE, status.COMPLETE, "Group deleted")
 
 
-def healthy_members(group_id: str) -> list[Any]:
-    rt = runtime.current()
-    with rt.db.read_connection() as connection:
+def healthy_members(host: ResourceHost, group_id: str) -> list[Any]:
+    with host.db.read_connection() as connection:
         return [r for r in groups.members(connection, group_id) if groups.is_healthy(r)]
 
 
-def _member_files(rt: Any, stack_id: str, member_type: str) -> dict[str, str] | None:
+def _member_files(host: ResourceHost, stack_id: str, member_type: str) -> dict[str, str] | None:
     """A member that is a template file takes that file along into the nested stack."""
-    files = rt.stacks.get(stack_id).files
+    files = host.stack_files(stack_id)
     return {member_type: files[member_type]} if member_type in files else None
 
 

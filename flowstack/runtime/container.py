@@ -1,9 +1,13 @@
 """What a running task needs from its process: database, secrets, types, clients.
 
 Flow factories take JSON-safe arguments only (a worker rebuilds them from
-their dotted name), so tasks cannot be handed these objects; each process
-that runs flows (the embedded CLI, a worker, a test) installs one Runtime
-and tasks ask for it with :func:`current`.
+their dotted name), so a task cannot be built with these objects.  The
+runner that runs a flow injects its process's :class:`Runtime` into the
+flow's storage as a *transient* value (``flows.keys.RUNTIME``: kept in
+memory, never persisted), and each task receives it as its ``runtime``
+argument.  Plugins get it as their host (``flowstack.resources.host``).
+There is no process-global runtime: two runtimes can live in one process
+(a test runs a worker and an engine side by side).
 """
 
 from __future__ import annotations
@@ -11,8 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import futurist
@@ -22,7 +25,9 @@ from oslo_config import cfg
 from flowstack.clients import Clients
 from flowstack.db.session import Database
 from flowstack.resources import template_types
+from flowstack.resources.base import Resource
 from flowstack.resources.registry import Registry
+from flowstack.runtime import outputs, resource_state
 from flowstack.runtime.fencing import Fence, Fences
 from flowstack.runtime.stack_definitions import StackCache, StackDefinition
 from flowstack.secrets import SecretBox
@@ -36,7 +41,7 @@ class Runtime:
     db: Database
     secrets: SecretBox
     registry: Registry
-    services: Any = None  # clients of remote services, e.g. Nova
+    clients: Any = None  # of remote services: flowstack.clients.Clients
     #: Who runs flows that flows start (a group's next convergence); None: the reaper.
     dispatcher: Any = None
     stacks: StackCache = dataclasses.field(init=False)
@@ -91,6 +96,19 @@ class Runtime:
                 fence.check(connection)
             yield connection
 
+    # -- what plugins may ask (flowstack.resources.host.ResourceHost) ----------------
+
+    def stack_files(self, stack_id: str) -> Mapping[str, str]:
+        return self.stacks.get(stack_id).files
+
+    def load_resource(self, stack_id: str, name: str) -> Resource:
+        return resource_state.load(self, self.stacks.get(stack_id), name).plugin
+
+    def stack_outputs(self, stack_id: str) -> dict[str, Any]:
+        return outputs.resolve_outputs(self, self.stacks.get(stack_id))[1]
+
+    # -- what runners use ------------------------------------------------------------
+
     @functools.cached_property
     def executor(self) -> futurist.ThreadPoolExecutor:
         """Threads that run tasks, shared by every flow of this process.
@@ -112,17 +130,17 @@ class Runtime:
         conf: cfg.ConfigOpts,
         *,
         registry: Registry | None = None,
-        services: Any = None,
+        clients: Any = None,
     ) -> Runtime:
         db = Database.from_conf(conf)
-        if services is None:
-            services = Clients(conf)  # connects (or starts the simulator) on first use
+        if clients is None:
+            clients = Clients(conf)  # connects (or starts the simulator) on first use
         return cls(
             conf=conf,
             db=db,
             secrets=SecretBox.from_conf(conf),
             registry=registry or Registry.from_entry_points(),
-            services=services,
+            clients=clients,
         )
 
     def close(self) -> None:
@@ -131,24 +149,7 @@ class Runtime:
             # Idle futurist workers notice the shutdown within a second;
             # waiting for them would only delay every command's exit.
             self.executor.shutdown(wait=False)
-        close_services = getattr(self.services, "close", None)
-        if close_services is not None:
-            close_services()
+        close_clients = getattr(self.clients, "close", None)
+        if close_clients is not None:
+            close_clients()
         self.db.close()
-
-
-_lock = threading.Lock()
-_current: Runtime | None = None
-
-
-def install(runtime: Runtime | None) -> None:
-    """Make ``runtime`` the one tasks of this process use (None uninstalls)."""
-    global _current
-    with _lock:
-        _current = runtime
-
-
-def current() -> Runtime:
-    if _current is None:
-        raise RuntimeError("no flowstack runtime installed in this process")
-    return _current

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowstack import template
 from flowstack.db import resources
 from flowstack.runtime import resource_state
-from flowstack.runtime.container import Runtime
 from flowstack.runtime.resolution import TaskResolution
 from flowstack.runtime.stack_definitions import StackDefinition
+
+if TYPE_CHECKING:  # the Runtime imports this module to serve its plugins
+    from flowstack.runtime.container import Runtime
 
 
 def resolve_outputs(

@@ -8,13 +8,15 @@ The database row is the source of truth between the steps of a resource
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowstack.db import resources
 from flowstack.resources.base import Resource
-from flowstack.runtime.container import Runtime
 from flowstack.runtime.stack_definitions import StackDefinition
 from flowstack.schema import attributes
+
+if TYPE_CHECKING:  # the Runtime imports this module to serve its plugins
+    from flowstack.runtime.container import Runtime
 
 # Keys inside the encrypted secret_data document.
 _DATA = "data"
@@ -47,7 +49,8 @@ def load(rt: Runtime, stack: StackDefinition, name: str, *, checkpoint: bool = F
         stack.info,
         physical_id=row.physical_id,
         data=secret.get(_DATA),
-        services=rt.services,
+        clients=rt.clients,
+        host=rt,
     )
     plugin.guard = functools.partial(rt.guard, stack.info.id)
     return Loaded(plugin, row.type, row.action, row.status)

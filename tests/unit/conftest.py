@@ -16,7 +16,7 @@ from flowstack.resources.registry import Registry
 from flowstack.resources.types.heat_none import NoneResource
 from flowstack.resources.types.random_string import RandomString
 from flowstack.resources.types.test_resource import TestResource
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 from tests import plugins
 
 BUILTIN = [NoneResource, TestResource, RandomString]
@@ -63,7 +63,5 @@ def engine(conf: cfg.ConfigOpts) -> Iterator[Engine]:
     )
     rt = Runtime.from_conf(conf, registry=registry)
     migration.sync(rt.db)
-    install(rt)
     yield Engine(rt)
-    install(None)
     rt.close()

@@ -163,7 +163,7 @@ class AutoScalingGroup(base.Resource):
         group_store.delete_group(self)
 
     def attributes(self) -> dict[str, Any]:
-        rows = group_store.healthy_members(self.physical_id) if self.physical_id else []
+        rows = group_store.healthy_members(self.host, self.physical_id) if self.physical_id else []
         spread = [[r.name, _public(r.attributes)] for r in rows]
         return {
             "current_size": len(rows),

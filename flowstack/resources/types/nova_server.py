@@ -216,7 +216,7 @@ class NovaServer(base.Resource):
 
     def _resolve(self, properties: dict[str, Any]) -> dict[str, Any]:
         """Flavor, image and network references as the ids Nova wants."""
-        services = self.services
+        services = self.clients
         try:
             resolved: dict[str, Any] = {
                 "flavor": services.find_flavor(properties["flavor"])["id"],
@@ -468,10 +468,10 @@ class NovaServer(base.Resource):
 
     @property
     def _settings(self) -> Any:
-        return self.services.settings
+        return self.clients.settings
 
     def _nova(self) -> Any:
-        return self.services.nova()
+        return self.clients.nova()
 
     def _microversion_at_least(self, major: int, minor: int) -> bool:
         version = self._nova().api_version

@@ -439,10 +439,10 @@ class PoolMember(base.Resource):
 
     @property
     def _settings(self) -> Any:
-        return self.services.octavia_settings
+        return self.clients.octavia_settings
 
     def _octavia(self) -> Any:
-        return self.services.octavia()
+        return self.clients.octavia()
 
     def _tag(self) -> str:
         return f"{TAG_PREFIX}{self.stack.id}:{self.name}"[:255]

@@ -17,7 +17,6 @@ from flowstack.autoscaling import adjustment
 from flowstack.autoscaling import webhook_tokens as webhooks
 from flowstack.db import groups
 from flowstack.resources import base
-from flowstack.runtime import container as runtime
 from flowstack.schema import attributes
 from flowstack.schema import properties as p
 
@@ -78,7 +77,7 @@ class ScalingPolicy(base.Resource):
         return []
 
     def handle_create(self, properties: dict[str, Any]) -> None:
-        rt = runtime.current()
+        rt = self.host
         group_id = properties["auto_scaling_group_id"]
         policy_id = groups.policy_id(self.stack.id, self.name)
         token = webhooks.new_token()
@@ -115,7 +114,7 @@ class ScalingPolicy(base.Resource):
         self.data["url"] = webhooks.webhook_url(rt.conf.api.public_url, token)
 
     def handle_delete(self) -> None:
-        rt = runtime.current()
+        rt = self.host
         with rt.write(self.stack.id) as connection:
             groups.delete_policy(
                 connection, self.physical_id or groups.policy_id(self.stack.id, self.name)

@@ -23,8 +23,6 @@ from flowstack.db import events, models, resources, stacks
 from flowstack.exceptions import TemplateError, TemplateInvalid
 from flowstack.resources import base
 from flowstack.resources.template_types import STACK_ID
-from flowstack.runtime import container as runtime
-from flowstack.runtime import outputs, resource_state
 from flowstack.schema import properties as p
 from flowstack.template import Template, validate
 from flowstack.template import parameters as params
@@ -70,7 +68,7 @@ class TemplateResource(base.Resource):
         return []
 
     def handle_create(self, properties: dict[str, Any]) -> None:
-        rt = runtime.current()
+        rt = self.host
         nested_id = nested_stack_id(self.stack.id, self.name)
         self.physical_id = nested_id
         values, errors, _ = params.validate_values(self.template.parameters, properties)
@@ -112,7 +110,7 @@ class TemplateResource(base.Resource):
             )
         if any((r.action, r.status) != (status.CREATE, status.COMPLETE) for r in rows):
             return False
-        rt = runtime.current()
+        rt = self.host
         reason = "Stack CREATE completed successfully"
         with rt.write(self.stack.id) as connection:
             now = stacks.status_of(connection, self.physical_id)
@@ -134,7 +132,7 @@ class TemplateResource(base.Resource):
                 action=status.DELETE,
                 reason=f"its nested stack still holds {listing}",
             )
-        rt = runtime.current()
+        rt = self.host
         with rt.write(self.stack.id) as connection:
             now = stacks.status_of(connection, nested_id)
             if now is None or (now.action, now.status) == (status.DELETE, status.COMPLETE):
@@ -144,23 +142,20 @@ class TemplateResource(base.Resource):
 
     def health(self) -> str | None:
         """The first problem any of the nested stack's resources reports."""
-        rt = runtime.current()
-        nested = rt.stacks.get(self.physical_id)
         for row in self._rows():
             if (row.action, row.status) != (status.CREATE, status.COMPLETE):
                 return f"resource {row.name!r} is {status.combined(row.action, row.status)}"
-            problem = resource_state.load(rt, nested, row.name).plugin.health()
+            problem = self.host.load_resource(self.physical_id, row.name).health()
             if problem:
                 return f"resource {row.name!r}: {problem}"
         return None
 
     def attributes(self) -> dict[str, Any]:
-        rt = runtime.current()
-        _, values = outputs.resolve_outputs(rt, rt.stacks.get(self.physical_id))
+        values = self.host.stack_outputs(self.physical_id)
         return {**values, STACK_ID: self.physical_id}
 
     def _rows(self, nested_id: str | None = None) -> list[Any]:
-        rt = runtime.current()
+        rt = self.host
         with rt.db.read_connection() as connection:
             return list(
                 connection.execute(

@@ -44,7 +44,7 @@ from flowstack.resources.types.nova_server import NovaServer
 from flowstack.resources.types.octavia_pool_member import PoolMember
 from flowstack.resources.types.scaling_policy import ScalingPolicy
 from flowstack.resources.types.test_resource import TestResource
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 from tests.conftest import scratch_database
 
 SETTLE_TIMEOUT = 90.0
@@ -291,9 +291,8 @@ def scaling(conf: cfg.ConfigOpts, database: str, sim: NovaSimulator) -> Iterator
     conf.set_override("drain_timeout", DRAIN_TIMEOUT, group="octavia")
     conf.set_override("timeout", 10, group="octavia")
     clients = Clients(conf, endpoint_override=sim.endpoint)
-    rt = Runtime.from_conf(conf, registry=registry(), services=clients)
+    rt = Runtime.from_conf(conf, registry=registry(), clients=clients)
     migration.sync(rt.db)
-    install(rt)
     cloud = ScalingCloud(rt, sim, clients)
 
     # As flowstack-api sends them: the calls that arrive together, in one batch.
@@ -305,6 +304,5 @@ def scaling(conf: cfg.ConfigOpts, database: str, sim: NovaSimulator) -> Iterator
             cloud.dispatcher.wait_all()
     finally:
         signal.close()
-        install(None)
         rt.close()
         clients.close()

@@ -22,7 +22,7 @@ from flowstack.db.session import Database
 from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.jobboard import board as jobboard
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 from flowstack.taskflow_adapter.persistence import TABLES
 from tests import services as test_services
 
@@ -184,9 +184,7 @@ def engine(conf: cfg.ConfigOpts, db_url: str) -> Iterator[Engine]:
     conf.set_override("connection", db_url, group="database")
     rt = Runtime.from_conf(conf)
     migration.sync(rt.db)
-    install(rt)
     yield Engine(rt)
-    install(None)
     rt.close()
 
 

@@ -350,7 +350,7 @@ class Deployment:
         self.service = StackService(
             self.rt,
             JobboardDispatcher(self.board),
-            custom_constraints=nova_constraints(self.rt.services),
+            custom_constraints=nova_constraints(self.rt.clients),
         )
 
     def start_workers(self, count: int = 1) -> list[WorkerProcess]:

@@ -11,7 +11,7 @@ from flowstack import context, exceptions
 from flowstack.db import migration
 from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 
 TEMPLATE = """
 heat_template_version: 2018-08-31
@@ -43,10 +43,8 @@ def service(
     conf.set_override("connection", db_url, group="database")
     rt = Runtime.from_conf(conf)
     migration.sync(rt.db)
-    install(rt)
     dispatcher = InProcessDispatcher(rt)
     yield StackService(rt, dispatcher), dispatcher
-    install(None)
     rt.close()
 
 

@@ -25,7 +25,7 @@ from flowstack.resources.types.heat_none import NoneResource
 from flowstack.resources.types.nova_server import NovaServer
 from flowstack.resources.types.random_string import RandomString
 from flowstack.resources.types.test_resource import TestResource
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 
 SERVER = NovaServer.type_name
 API_RETRIES = 3
@@ -84,7 +84,7 @@ class Cloud:
 
 def make_runtime(conf: cfg.ConfigOpts, clients: Clients) -> Runtime:
     registry = Registry([NoneResource, TestResource, RandomString, NovaServer])
-    rt = Runtime.from_conf(conf, registry=registry, services=clients)
+    rt = Runtime.from_conf(conf, registry=registry, clients=clients)
     migration.sync(rt.db)
     return rt
 
@@ -107,10 +107,8 @@ def sim() -> Iterator[NovaSimulator]:
 def cloud(nova_settings: cfg.ConfigOpts, sim: NovaSimulator) -> Iterator[Cloud]:
     clients = Clients(nova_settings, endpoint_override=sim.endpoint)
     rt = make_runtime(nova_settings, clients)
-    install(rt)
     built = Cloud(rt, sim, clients)
     yield built
     built.dispatcher.wait_all()
-    install(None)
     rt.close()
     clients.close()

@@ -22,7 +22,7 @@ from flowstack.resources.registry import Registry
 from flowstack.resources.types.heat_none import NoneResource
 from flowstack.resources.types.nova_server import NovaServer
 from flowstack.resources.types.octavia_pool_member import PoolMember
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 from tests.functional.resources.conftest import Cloud
 
 DRAIN = 0.2
@@ -66,13 +66,11 @@ def lbcloud(nova_settings: cfg.ConfigOpts, sim: NovaSimulator) -> Iterator[Cloud
     sim.set_delays(lb_update_delay=0.05)
     clients = Clients(nova_settings, endpoint_override=sim.endpoint)
     registry = Registry([NoneResource, NovaServer, PoolMember])
-    rt = Runtime.from_conf(nova_settings, registry=registry, services=clients)
+    rt = Runtime.from_conf(nova_settings, registry=registry, clients=clients)
     migration.sync(rt.db)
-    install(rt)
     built = Cloud(rt, sim, clients)
     yield built
     built.dispatcher.wait_all()
-    install(None)
     rt.close()
     clients.close()
 

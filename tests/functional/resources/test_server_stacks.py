@@ -14,7 +14,6 @@ from flowstack.clients import Clients, NovaUnreachable
 from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.resources.types.nova_server import TAG_RESOURCE
-from flowstack.runtime.container import install
 from tests.functional.resources.conftest import Cloud, make_runtime
 
 TWO_TIERS = """
@@ -202,7 +201,6 @@ def test_nova_unreachable_while_creating_fails_clearly_and_leaves_nothing(
     # Nova went away after validation: a service built without the checks.
     down = Clients(nova_settings, endpoint_override="http://127.0.0.1:9/v2.1")
     rt = make_runtime(nova_settings, down)
-    install(rt)
     try:
         dispatcher = InProcessDispatcher(rt)
         service = StackService(rt, dispatcher)
@@ -210,7 +208,6 @@ def test_nova_unreachable_while_creating_fails_clearly_and_leaves_nothing(
         assert dispatcher.wait(flow, timeout=60) is not None
         stack = service.show_stack(cloud.ctx, "dark")
     finally:
-        install(cloud.rt)
         rt.close()
         down.close()
     assert stack["stack_status"] == "ROLLBACK_COMPLETE"

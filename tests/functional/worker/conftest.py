@@ -19,7 +19,7 @@ from flowstack.db import migration
 from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import JobboardDispatcher
 from flowstack.jobboard import board as jobboard
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 from tests import services
 
 
@@ -88,11 +88,9 @@ class Cluster:
 def cluster(board_conf: cfg.ConfigOpts) -> Iterator[Cluster]:
     rt = Runtime.from_conf(board_conf)
     migration.sync(rt.db)
-    install(rt)
     cluster = Cluster(rt)
     yield cluster
     cluster.stop_workers()
     cluster.board.close()
     _forget_namespace(board_conf.jobboard.namespace)
-    install(None)
     rt.close()

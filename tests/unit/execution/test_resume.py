@@ -16,7 +16,7 @@ from flowstack.conf import loading
 from flowstack.db import flow_records as flows
 from flowstack.engine.stack_service import StackService
 from flowstack.execution import runner
-from flowstack.runtime.container import Runtime, install
+from flowstack.runtime.container import Runtime
 
 CHAIN = """
 heat_template_version: 2018-08-31
@@ -73,7 +73,6 @@ def test_killed_create_is_resumed_from_its_last_completed_step(tmp_path: Path) -
     conf = loading.load([], config_files=[], state_path=str(state))
     conf.set_override("poll_interval", 0.05, group="engine")
     rt = Runtime.from_conf(conf)
-    install(rt)
     try:
         service = StackService(rt, dispatcher=None)  # type: ignore[arg-type]
         ctx = context.embedded()
@@ -99,5 +98,4 @@ def test_killed_create_is_resumed_from_its_last_completed_step(tmp_path: Path) -
             assert flow.state == "SUCCESS"
             assert flow.attempts == attempts_before + 1
     finally:
-        install(None)
         rt.close()

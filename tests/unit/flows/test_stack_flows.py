@@ -46,7 +46,8 @@ def _atoms(flow) -> dict[str, object]:
 
 def test_create_flow_needs_nothing_from_outside_and_names_every_step() -> None:
     flow = stack_flows.create_stack("stack-1", PLAN, deadline=0.0)
-    assert flow.requires == frozenset()  # every input is provided inside the graph
+    # Every input is provided inside the graph, but the runtime the runner injects.
+    assert flow.requires == frozenset({keys.RUNTIME})
     assert set(_atoms(flow)) == {
         "stack-create-lifecycle",
         "create:net",
@@ -60,8 +61,10 @@ def test_create_flow_needs_nothing_from_outside_and_names_every_step() -> None:
     assert atoms["create:net"].provides == frozenset({keys.resource("net")})
     assert atoms["create:vm"].provides == frozenset()  # the wait provides it once ready
     assert atoms["wait-create:vm"].provides == frozenset({keys.resource("vm")})
-    assert atoms["create:vm"].requires == frozenset({keys.resource("net")})
-    assert atoms["create:dns"].requires == frozenset({keys.resource("vm"), keys.resource("net")})
+    assert atoms["create:vm"].requires == frozenset({keys.RUNTIME, keys.resource("net")})
+    assert atoms["create:dns"].requires == frozenset(
+        {keys.RUNTIME, keys.resource("vm"), keys.resource("net")}
+    )
     assert isinstance(atoms["poll-create:vm"], retry.Retry)
 
 
@@ -78,7 +81,7 @@ def test_create_graph_edges_follow_references() -> None:
 
 def test_delete_graph_is_the_reverse() -> None:
     flow = stack_flows.delete_stack("stack-1", PLAN, deadline=0.0)
-    assert flow.requires == frozenset()
+    assert flow.requires == frozenset({keys.RUNTIME})
     graph = next(item for item in flow if isinstance(item, graph_flow.Flow))
     edges = {(u.name, v.name) for u, v, _ in graph.iter_links()}
     assert edges == {
@@ -87,7 +90,9 @@ def test_delete_graph_is_the_reverse() -> None:
         ("resource-delete-vm", "delete:net"),
     }
     atoms = _atoms(flow)
-    assert atoms["delete:net"].requires == frozenset({keys.deleted("vm"), keys.deleted("dns")})
+    assert atoms["delete:net"].requires == frozenset(
+        {keys.RUNTIME, keys.deleted("vm"), keys.deleted("dns")}
+    )
 
 
 def test_factories_take_json_safe_arguments_only() -> None:

@@ -63,7 +63,7 @@ def props(**given: Any) -> dict[str, Any]:
 
 
 def plugin(clients: Clients, name: str = "web", **state: Any) -> NovaServer:
-    return NovaServer(name, STACK, services=clients, **state)
+    return NovaServer(name, STACK, clients=clients, **state)
 
 
 def start(server: NovaServer, properties: dict[str, Any]) -> NovaServer:
@@ -80,7 +80,7 @@ def reload(server: NovaServer, *, physical_id: bool = True) -> NovaServer:
         server.stack,
         physical_id=server.physical_id if physical_id else None,
         data=json.loads(json.dumps(server.data)),
-        services=server.services,
+        clients=server.clients,
     )
 
 
@@ -143,7 +143,7 @@ def test_intent_is_deterministic_and_counts_runs(clients: Clients) -> None:
     again = plugin(clients, data={"intent": first}).intent(props())
     assert again["run"] == 2 and again["name"] == first["name"]
     assert plugin(clients).intent(props(name="db-1"))["name"] == "db-1"
-    long = NovaServer("r" * 80, StackInfo(STACK.id, "s" * 80, "p"), services=clients)
+    long = NovaServer("r" * 80, StackInfo(STACK.id, "s" * 80, "p"), clients=clients)
     assert len(long.intent(props())["name"]) == NAME_LIMIT
 
 

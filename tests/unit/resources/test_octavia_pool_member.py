@@ -79,7 +79,7 @@ def props(**given: Any) -> dict[str, Any]:
 
 
 def plugin(clients: Clients, name: str = "member", **state: Any) -> PoolMember:
-    return PoolMember(name, STACK, services=clients, **state)
+    return PoolMember(name, STACK, clients=clients, **state)
 
 
 def start(member: PoolMember, properties: dict[str, Any]) -> PoolMember:
@@ -96,7 +96,7 @@ def reload(member: PoolMember, *, physical_id: bool = True) -> PoolMember:
         member.stack,
         physical_id=member.physical_id if physical_id else None,
         data=json.loads(json.dumps(member.data)),
-        services=member.services,
+        clients=member.clients,
     )
 
 
