@@ -17,6 +17,7 @@ from oslo_log import log as logging
 from flowstack import context
 from flowstack.api.app import Signal, current_request_id
 from flowstack.api.batching import Batcher
+from flowstack.conf import loading
 from flowstack.conf import rpc as rpc_conf
 
 LOG = logging.getLogger(__name__)
@@ -44,11 +45,6 @@ def rpc_batches(engine: Any) -> Batcher:
     return Batcher(send)
 
 
-def embedded_batches(client: Any) -> Batcher:
-    """The same with the engine in this process (one transaction per group and batch)."""
-    return Batcher(client.signal_webhooks)
-
-
 def engine_signal(conf: cfg.ConfigOpts) -> tuple[Signal, Callable[[], None]]:
     """The ``signal`` for ``conf`` and the function that releases what it holds."""
     if rpc_conf.transport_configured(conf):
@@ -58,8 +54,10 @@ def engine_signal(conf: cfg.ConfigOpts) -> tuple[Signal, Callable[[], None]]:
         batcher = rpc_batches(engine)
         return batcher, lambda: (batcher.close(), engine.close())
     # Imported only here: it brings the whole engine (database, flows) into the process.
-    from flowstack.cli.client import EmbeddedClient
+    from flowstack.rpc.local import LocalEngine
 
-    client = EmbeddedClient.from_conf(conf)
-    batcher = embedded_batches(client)
-    return batcher, lambda: (batcher.close(), client.close())
+    local = LocalEngine.from_conf(
+        conf, auto_migrate=conf.database.connection == loading.embedded_connection(conf.state_path)
+    )
+    batcher = rpc_batches(local.client)
+    return batcher, lambda: (batcher.close(), local.close())

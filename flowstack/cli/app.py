@@ -8,8 +8,7 @@ import sys
 from cliff import app, commandmanager
 
 from flowstack import exceptions
-from flowstack.cli import rpc_client
-from flowstack.cli.client import EmbeddedClient
+from flowstack.cli.client import CommandClient
 from flowstack.conf import loading
 from flowstack.conf import rpc as rpc_conf
 
@@ -24,7 +23,7 @@ class FlowstackApp(app.App):
             command_manager=commandmanager.CommandManager("flowstack.cli"),
             deferred_help=True,
         )
-        self._client: EmbeddedClient | rpc_client.RpcClient | None = None
+        self._client: CommandClient | None = None
         #: A command that printed its result but must still fail sets this.
         self.exit_code = 0
 
@@ -72,7 +71,7 @@ class FlowstackApp(app.App):
                 handler.setLevel(level)
 
     @property
-    def client(self) -> EmbeddedClient | rpc_client.RpcClient:
+    def client(self) -> CommandClient:
         """The engine, reached the way the configuration says (built on first use).
 
         A configured ``transport_url`` means a deployed flowstack-engine, called
@@ -85,11 +84,12 @@ class FlowstackApp(app.App):
                 state_path=self.options.state_dir,
             )
             if rpc_conf.transport_configured(conf):
-                self._client = rpc_client.RpcClient.from_conf(
+                self._client = CommandClient.remote(
                     conf, project_id=self.options.os_project_id, user_id=self.options.os_user_id
                 )
             else:
-                self._client = EmbeddedClient.from_conf(conf)
+                embedded = conf.database.connection == loading.embedded_connection(conf.state_path)
+                self._client = CommandClient.embedded(conf, auto_migrate=embedded)
         return self._client
 
     def run_subcommand(self, argv: list[str]) -> int:

@@ -68,7 +68,7 @@ class ListFlows(lister.Lister):
         )
         parser.add_argument(
             "--older-than",
-            type=float,
+            type=int,
             metavar="SECONDS",
             help="Only flows created more than SECONDS ago",
         )

@@ -36,7 +36,8 @@ from flowstack.conf import loading
 from flowstack.conf import rpc as rpc_conf
 from flowstack.db import migration
 from flowstack.db import service_registry as services
-from flowstack.engine.stack_service import Dispatcher, StackService
+from flowstack.engine import Engine
+from flowstack.engine.stack_service import Dispatcher
 from flowstack.execution import dispatch
 from flowstack.resources.constraints import nova_constraints
 from flowstack.rpc import client as rpc_client
@@ -49,7 +50,7 @@ PROJECT = "flowstack"
 
 
 class EngineServer:
-    """One engine: its runtime, its StackService and the RPC server in front of it."""
+    """One engine: its runtime, its services and the RPC server in front of them."""
 
     def __init__(
         self,
@@ -72,7 +73,7 @@ class EngineServer:
         try:
             migration.check_current(self.rt.db)
             self.dispatcher = (dispatcher_factory or dispatch.for_service)(self.rt)
-            service = StackService(
+            engine = Engine.build(
                 self.rt, self.dispatcher, custom_constraints=nova_constraints(self.rt.clients)
             )
             self.transport = rpc_client.get_transport(conf)
@@ -81,7 +82,7 @@ class EngineServer:
                 oslo_messaging.Target(
                     topic=conf.rpc.topic, server=conf.rpc.host, exchange=conf.rpc.exchange
                 ),
-                [EngineManager(service)],
+                [EngineManager(engine)],
                 serializer=RequestContextSerializer(),
                 access_policy=oslo_messaging.ExplicitRPCAccessPolicy,
             )

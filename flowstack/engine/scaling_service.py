@@ -138,7 +138,9 @@ class Trigger:
     who: str | None = None
 
 
-class ScalingOps:
+class ScalingService:
+    """Scaling groups, their policies and webhooks, as the engine serves them."""
+
     def __init__(self, rt: Runtime, dispatcher: Any) -> None:
         self.rt = rt
         self.dispatcher = dispatcher

@@ -19,8 +19,7 @@ from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
 from flowstack.db import events, groups, resources, stacks
 from flowstack.db import flow_records as flows
-from flowstack.engine import flow_views, orphans, repair, views
-from flowstack.engine.scaling_service import ScalingOps
+from flowstack.engine import views
 from flowstack.execution import flow_details as flow_records
 from flowstack.resources import template_types
 from flowstack.resources.base import StackInfo
@@ -49,7 +48,6 @@ class StackService:
         self.rt = rt
         self.dispatcher = dispatcher
         self.custom_constraints = dict(custom_constraints or {})
-        self.scaling = ScalingOps(rt, dispatcher)
         if rt.dispatcher is None:
             rt.dispatcher = dispatcher  # runs a group's next convergence
 
@@ -323,115 +321,6 @@ class StackService:
             return []
         values = self.rt.secrets.decrypt(row.secret_outputs) if row.secret_outputs else {}
         return [{**o, "output_value": values.get(o["output_key"])} for o in row.outputs]
-
-    # -- repair (flowstack/engine/repair.py) ---------------------------------------------
-
-    def resume_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
-        return repair.Repair(self.rt, self.dispatcher).resume(ctx, flow_id)
-
-    def retry_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
-        return repair.Repair(self.rt, self.dispatcher).retry(ctx, flow_id)
-
-    def revert_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
-        return repair.Repair(self.rt, self.dispatcher).revert(ctx, flow_id)
-
-    def cancel_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
-        return repair.Repair(self.rt, self.dispatcher).cancel(ctx, flow_id)
-
-    def skip_step(
-        self, ctx: RequestContext, flow_id: str, step: str, result: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        return repair.Repair(self.rt, self.dispatcher).skip(ctx, flow_id, step, result)
-
-    # -- operators: flows and orphans (flow_views.py, orphans.py) -----------------------
-
-    def list_flows(self, ctx: RequestContext, **filters: Any) -> list[dict[str, Any]]:
-        return flow_views.list_flows(self.rt, ctx, **filters)
-
-    def show_flow(self, ctx: RequestContext, flow_id: str) -> dict[str, Any]:
-        return flow_views.show_flow(self.rt, ctx, flow_id)
-
-    def flow_graph(self, ctx: RequestContext, flow_id: str) -> str:
-        return flow_views.flow_graph(self.rt, ctx, flow_id)
-
-    def list_orphans(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        return orphans.list_orphans(self.rt, ctx)
-
-    def delete_orphans(
-        self, ctx: RequestContext, server_ids: list[str] | None = None, *, delete_all: bool = False
-    ) -> list[dict[str, Any]]:
-        return orphans.delete_orphans(self.rt, ctx, server_ids or (), delete_all=delete_all)
-
-    def adopt_orphan(self, ctx: RequestContext, server_id: str) -> dict[str, Any]:
-        return orphans.adopt_orphan(self.rt, ctx, server_id)
-
-    # -- scaling groups (flowstack/engine/scaling_service.py) ---------------------------
-
-    def list_groups(self, ctx: RequestContext, stack: str | None = None) -> list[dict[str, Any]]:
-        return self.scaling.list_groups(ctx, stack)
-
-    def show_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
-        return self.scaling.show_group(ctx, group)
-
-    def resize_group(
-        self,
-        ctx: RequestContext,
-        group: str,
-        capacity: int,
-        idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        return self.scaling.resize_group(ctx, group, capacity, idempotency_key)
-
-    def pause_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
-        return self.scaling.pause_group(ctx, group)
-
-    def resume_group(self, ctx: RequestContext, group: str) -> dict[str, Any]:
-        return self.scaling.resume_group(ctx, group)
-
-    def explain_group(
-        self, ctx: RequestContext, group: str, limit: int = 20
-    ) -> list[dict[str, Any]]:
-        return self.scaling.explain_group(ctx, group, limit)
-
-    def execute_policy(
-        self,
-        ctx: RequestContext,
-        stack: str,
-        policy: str,
-        idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        return self.scaling.execute_policy(ctx, stack, policy, idempotency_key)
-
-    def list_webhooks(self, ctx: RequestContext, stack: str | None = None) -> list[dict[str, Any]]:
-        return self.scaling.list_webhooks(ctx, stack)
-
-    def show_webhook(self, ctx: RequestContext, webhook: str) -> dict[str, Any]:
-        return self.scaling.show_webhook(ctx, webhook)
-
-    def list_scale_events(
-        self, ctx: RequestContext, group: str | None = None, limit: int = 50
-    ) -> list[dict[str, Any]]:
-        return self.scaling.list_scale_events(ctx, group, limit)
-
-    def show_scale_event(self, ctx: RequestContext, receipt: str) -> dict[str, Any]:
-        return self.scaling.show_scale_event(ctx, receipt)
-
-    def signal_webhook(
-        self,
-        ctx: RequestContext,
-        token_hash: str,
-        idempotency_key: str | None,
-        source: str,
-        details: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        """A webhook call: the token is the capability, whatever project ``ctx`` names."""
-        return self.scaling.signal_webhook(token_hash, idempotency_key, source, details)
-
-    def signal_webhooks(
-        self, ctx: RequestContext, calls: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Webhook calls that arrived together (see ScalingOps.signal_webhooks)."""
-        return self.scaling.signal_webhooks(calls)
 
     def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
         return [

@@ -1,6 +1,6 @@
 """Custom constraints checked against the cloud before anything is created.
 
-``StackService(custom_constraints=nova_constraints(clients))`` makes the
+``Engine.build(..., custom_constraints=nova_constraints(clients))`` makes the
 template validator call these for every property that names them (Heat's
 names: ``nova.flavor``, ``nova.keypair``, ``glance.image``,
 ``neutron.network``), so an unknown flavor is reported as

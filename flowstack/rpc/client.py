@@ -26,7 +26,7 @@ Every method is a ``call`` bounded by ``[rpc] call_timeout``.  What it raises:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import oslo_messaging
 from oslo_config import cfg
@@ -81,26 +81,30 @@ class EngineClient:
 
     def __init__(
         self,
-        transport: oslo_messaging.Transport,
+        transport: oslo_messaging.Transport | None = None,
         *,
         topic: str = TOPIC,
         timeout: float = 60,
         version_cap: str | None = None,
         exchange: str = EXCHANGE,
+        channel: Channel | None = None,
     ) -> None:
-        """``transport`` should come from :func:`get_transport` (it rebuilds our errors)."""
+        """Calls over ``transport`` (from :func:`get_transport`, which rebuilds our
+        errors), or through ``channel`` (:class:`flowstack.rpc.local.LocalChannel`:
+        an engine in this process)."""
         self.transport = transport
         self.timeout = timeout
         self.version_cap = version_cap or self.RPC_API_VERSION
-        target = oslo_messaging.Target(topic=topic, version=self.RPC_API_VERSION, exchange=exchange)
-        self._client = oslo_messaging.get_rpc_client(
-            transport,
-            target,
-            timeout=timeout,
-            version_cap=self.version_cap,
-            serializer=RequestContextSerializer(),
-        )
-        self._owns_transport = False
+        if channel is None:
+            if transport is None:
+                raise TypeError("EngineClient needs a transport or a channel")
+            channel = MessagingChannel(
+                transport,
+                oslo_messaging.Target(topic=topic, version=self.RPC_API_VERSION, exchange=exchange),
+                timeout=timeout,
+                version_cap=self.version_cap,
+            )
+        self._channel = channel
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> EngineClient:
@@ -110,20 +114,20 @@ class EngineClient:
         from flowstack.conf import rpc as rpc_conf
 
         rpc_conf.register_opts(conf)
+        transport = get_transport(conf)
         client = cls(
-            get_transport(conf),
+            transport,
             topic=conf.rpc.topic,
             timeout=conf.rpc.call_timeout,
             version_cap=conf.rpc.version_cap,
             exchange=conf.rpc.exchange,
         )
-        client._owns_transport = True
+        client._channel.owns_transport = True  # type: ignore[attr-defined]
         return client
 
     def close(self) -> None:
-        """Release the transport when this client built it."""
-        if self._owns_transport:
-            self.transport.cleanup()
+        """Release what the channel holds (the transport, when this client built it)."""
+        self._channel.close()
 
     # -- the calls -------------------------------------------------------------------
 
@@ -407,6 +411,47 @@ class EngineClient:
     def _call(
         self, ctx: oslo_context.RequestContext, method: str, version: str = "1.0", **args: Any
     ) -> Any:
+        return self._channel.call(ctx, method, version, args)
+
+
+class Channel(Protocol):
+    """How a call reaches an engine: over the message bus, or inside this process."""
+
+    def call(
+        self, ctx: oslo_context.RequestContext, method: str, version: str, args: dict[str, Any]
+    ) -> Any:
+        """Send one call and return its result, or raise the engine's error."""
+
+    def close(self) -> None:
+        """Release what the channel holds."""
+
+
+class MessagingChannel:
+    """oslo.messaging ``call`` to whichever engine listens on the topic."""
+
+    def __init__(
+        self,
+        transport: oslo_messaging.Transport,
+        target: oslo_messaging.Target,
+        *,
+        timeout: float,
+        version_cap: str,
+    ) -> None:
+        self.transport = transport
+        self.timeout = timeout
+        self.version_cap = version_cap
+        self.owns_transport = False
+        self._client = oslo_messaging.get_rpc_client(
+            transport,
+            target,
+            timeout=timeout,
+            version_cap=version_cap,
+            serializer=RequestContextSerializer(),
+        )
+
+    def call(
+        self, ctx: oslo_context.RequestContext, method: str, version: str, args: dict[str, Any]
+    ) -> Any:
         if not self._client.can_send_version(version):
             raise exceptions.EngineVersionUnsupported(
                 method=method, version=version, where=f"[rpc] version_cap {self.version_cap}"
@@ -419,6 +464,10 @@ class EngineClient:
             raise exceptions.EngineUnavailable(method=method, timeout=self.timeout) from None
         except oslo_messaging.RemoteError as exc:
             raise _from_remote_error(exc, ctx, method, version) from None
+
+    def close(self) -> None:
+        if self.owns_transport:
+            self.transport.cleanup()
 
 
 def _local(exc: exceptions.FlowstackError) -> exceptions.FlowstackError:

@@ -1,9 +1,10 @@
 """The server side of flowstack-engine's RPC API.
 
 :class:`EngineManager` is the one endpoint of the engine's RPC server.  Each
-method checks its payload (:mod:`flowstack.rpc.payload`), then calls the
-:class:`~flowstack.engine.stack_service.StackService`, which scopes everything by
-the request context's project.
+method checks its payload (:mod:`flowstack.rpc.payload`), then calls the part
+of the :class:`~flowstack.engine.Engine` that serves it (stacks, scaling,
+repair, flow views, orphans), which scopes everything by the request
+context's project.
 
 What reaches the caller:
 
@@ -28,7 +29,7 @@ from oslo_log import log as logging
 
 from flowstack import exceptions
 from flowstack.context import RequestContext
-from flowstack.engine.stack_service import StackService
+from flowstack.engine import Engine, flow_views, orphans
 from flowstack.rpc import payload
 from flowstack.rpc.payload import optional, required
 
@@ -96,8 +97,12 @@ class EngineManager:
     # this endpoint accepts (same major, minor up to RPC_API_VERSION).
     target = oslo_messaging.Target(version=RPC_API_VERSION)
 
-    def __init__(self, service: StackService) -> None:
-        self._service = service
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._stacks = engine.stacks
+        self._scaling = engine.scaling
+        self._repair = engine.repair
+        self._rt = engine.rt
 
     @_rpc_method(
         name=required(str, max_length=255),
@@ -118,7 +123,7 @@ class EngineManager:
         timeout_mins: int | None,
         files: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        return self._service.create_stack(
+        return self._stacks.create_stack(
             ctx,
             name,
             template,
@@ -130,23 +135,23 @@ class EngineManager:
 
     @_rpc_method(stack=payload.STACK)
     def delete_stack(self, ctx: RequestContext, *, stack: str) -> dict[str, Any]:
-        return self._service.delete_stack(ctx, stack)
+        return self._stacks.delete_stack(ctx, stack)
 
     @_rpc_method()
     def list_stacks(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        return self._service.list_stacks(ctx)
+        return self._stacks.list_stacks(ctx)
 
     @_rpc_method(stack=payload.STACK)
     def show_stack(self, ctx: RequestContext, *, stack: str) -> dict[str, Any]:
-        return self._service.show_stack(ctx, stack)
+        return self._stacks.show_stack(ctx, stack)
 
     @_rpc_method(stack=payload.STACK)
     def list_resources(self, ctx: RequestContext, *, stack: str) -> list[dict[str, Any]]:
-        return self._service.list_resources(ctx, stack)
+        return self._stacks.list_resources(ctx, stack)
 
     @_rpc_method(stack=payload.STACK, resource=required(str, max_length=255))
     def show_resource(self, ctx: RequestContext, *, stack: str, resource: str) -> dict[str, Any]:
-        return self._service.show_resource(ctx, stack, resource)
+        return self._stacks.show_resource(ctx, stack, resource)
 
     @_rpc_method(
         stack=payload.STACK,
@@ -163,7 +168,7 @@ class EngineManager:
         limit: int | None,
         after_id: int | None,
     ) -> list[dict[str, Any]]:
-        return self._service.list_events(
+        return self._stacks.list_events(
             ctx, stack, resource_name=resource_name, limit=limit, after_id=after_id
         )
 
@@ -171,7 +176,7 @@ class EngineManager:
     def show_output(
         self, ctx: RequestContext, *, stack: str, output: str | None
     ) -> list[dict[str, Any]]:
-        return self._service.show_output(ctx, stack, output)
+        return self._stacks.show_output(ctx, stack, output)
 
     @_rpc_method(template=payload.TEMPLATE, parameters=payload.PARAMETERS, files=payload.FILES)
     def validate_template(
@@ -182,11 +187,11 @@ class EngineManager:
         parameters: dict[str, Any] | None,
         files: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        return self._service.validate_template(ctx, template, parameters, files)
+        return self._stacks.validate_template(ctx, template, parameters, files)
 
     @_rpc_method()
     def list_resource_types(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        return self._service.list_resource_types(ctx)
+        return self._stacks.list_resource_types(ctx)
 
     # -- 1.1: flows and orphans, for operators ---------------------------------------
 
@@ -205,33 +210,33 @@ class EngineManager:
         project: str | None,
         older_than: int | None,
     ) -> list[dict[str, Any]]:
-        return self._service.list_flows(
-            ctx, state=state, stack=stack, project=project, older_than=older_than
+        return flow_views.list_flows(
+            self._rt, ctx, state=state, stack=stack, project=project, older_than=older_than
         )
 
     @_rpc_method(flow=payload.FLOW)
     def show_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
-        return self._service.show_flow(ctx, flow)
+        return flow_views.show_flow(self._rt, ctx, flow)
 
     @_rpc_method(flow=payload.FLOW)
     def flow_graph(self, ctx: RequestContext, *, flow: str) -> str:
-        return self._service.flow_graph(ctx, flow)
+        return flow_views.flow_graph(self._rt, ctx, flow)
 
     @_rpc_method(flow=payload.FLOW)
     def resume_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
-        return self._service.resume_flow(ctx, flow)
+        return self._repair.resume(ctx, flow)
 
     @_rpc_method(flow=payload.FLOW)
     def retry_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
-        return self._service.retry_flow(ctx, flow)
+        return self._repair.retry(ctx, flow)
 
     @_rpc_method(flow=payload.FLOW)
     def revert_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
-        return self._service.revert_flow(ctx, flow)
+        return self._repair.revert(ctx, flow)
 
     @_rpc_method(flow=payload.FLOW)
     def cancel_flow(self, ctx: RequestContext, *, flow: str) -> dict[str, Any]:
-        return self._service.cancel_flow(ctx, flow)
+        return self._repair.cancel(ctx, flow)
 
     @_rpc_method(
         flow=payload.FLOW, step=required(str, max_length=255), result=optional(dict, default=None)
@@ -239,11 +244,11 @@ class EngineManager:
     def skip_step(
         self, ctx: RequestContext, *, flow: str, step: str, result: dict[str, Any] | None
     ) -> dict[str, Any]:
-        return self._service.skip_step(ctx, flow, step, result)
+        return self._repair.skip(ctx, flow, step, result)
 
     @_rpc_method()
     def list_orphans(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        return self._service.list_orphans(ctx)
+        return orphans.list_orphans(self._rt, ctx)
 
     @_rpc_method(server_ids=optional(list, default=None), delete_all=optional(bool, default=False))
     def delete_orphans(
@@ -254,21 +259,21 @@ class EngineManager:
                 "delete_orphans: field 'server_ids' must be an array of strings",
                 field="server_ids",
             )
-        return self._service.delete_orphans(ctx, server_ids, delete_all=delete_all)
+        return orphans.delete_orphans(self._rt, ctx, server_ids or (), delete_all=delete_all)
 
     @_rpc_method(server_id=required(str, max_length=255))
     def adopt_orphan(self, ctx: RequestContext, *, server_id: str) -> dict[str, Any]:
-        return self._service.adopt_orphan(ctx, server_id)
+        return orphans.adopt_orphan(self._rt, ctx, server_id)
 
     # -- 1.2: autoscaling ---------------------------------------------------------------
 
     @_rpc_method(stack=payload.STACK_FILTER)
     def list_groups(self, ctx: RequestContext, *, stack: str | None) -> list[dict[str, Any]]:
-        return self._service.list_groups(ctx, stack=stack)
+        return self._scaling.list_groups(ctx, stack=stack)
 
     @_rpc_method(group=payload.GROUP)
     def show_group(self, ctx: RequestContext, *, group: str) -> dict[str, Any]:
-        return self._service.show_group(ctx, group)
+        return self._scaling.show_group(ctx, group)
 
     @_rpc_method(
         group=payload.GROUP, capacity=payload.CAPACITY, idempotency_key=payload.IDEMPOTENCY_KEY
@@ -276,43 +281,43 @@ class EngineManager:
     def resize_group(
         self, ctx: RequestContext, *, group: str, capacity: int, idempotency_key: str | None
     ) -> dict[str, Any]:
-        return self._service.resize_group(ctx, group, capacity, idempotency_key=idempotency_key)
+        return self._scaling.resize_group(ctx, group, capacity, idempotency_key=idempotency_key)
 
     @_rpc_method(group=payload.GROUP)
     def pause_group(self, ctx: RequestContext, *, group: str) -> dict[str, Any]:
-        return self._service.pause_group(ctx, group)
+        return self._scaling.pause_group(ctx, group)
 
     @_rpc_method(group=payload.GROUP)
     def resume_group(self, ctx: RequestContext, *, group: str) -> dict[str, Any]:
-        return self._service.resume_group(ctx, group)
+        return self._scaling.resume_group(ctx, group)
 
     @_rpc_method(group=payload.GROUP, limit=payload.limit(20))
     def explain_group(self, ctx: RequestContext, *, group: str, limit: int) -> list[dict[str, Any]]:
-        return self._service.explain_group(ctx, group, limit=limit)
+        return self._scaling.explain_group(ctx, group, limit=limit)
 
     @_rpc_method(stack=payload.STACK, policy=payload.NAME, idempotency_key=payload.IDEMPOTENCY_KEY)
     def execute_policy(
         self, ctx: RequestContext, *, stack: str, policy: str, idempotency_key: str | None
     ) -> dict[str, Any]:
-        return self._service.execute_policy(ctx, stack, policy, idempotency_key=idempotency_key)
+        return self._scaling.execute_policy(ctx, stack, policy, idempotency_key=idempotency_key)
 
     @_rpc_method(stack=payload.STACK_FILTER)
     def list_webhooks(self, ctx: RequestContext, *, stack: str | None) -> list[dict[str, Any]]:
-        return self._service.list_webhooks(ctx, stack=stack)
+        return self._scaling.list_webhooks(ctx, stack=stack)
 
     @_rpc_method(webhook=payload.NAME)
     def show_webhook(self, ctx: RequestContext, *, webhook: str) -> dict[str, Any]:
-        return self._service.show_webhook(ctx, webhook)
+        return self._scaling.show_webhook(ctx, webhook)
 
     @_rpc_method(group=payload.GROUP_FILTER, limit=payload.limit(50))
     def list_scale_events(
         self, ctx: RequestContext, *, group: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        return self._service.list_scale_events(ctx, group=group, limit=limit)
+        return self._scaling.list_scale_events(ctx, group=group, limit=limit)
 
     @_rpc_method(receipt=payload.RECEIPT)
     def show_scale_event(self, ctx: RequestContext, *, receipt: str) -> dict[str, Any]:
-        return self._service.show_scale_event(ctx, receipt)
+        return self._scaling.show_scale_event(ctx, receipt)
 
     @_rpc_method(
         token_hash=payload.TOKEN_HASH,
@@ -330,7 +335,7 @@ class EngineManager:
         details: dict[str, Any],
     ) -> dict[str, Any]:
         """The token is the capability: the service does not scope this call by project."""
-        return self._service.signal_webhook(ctx, token_hash, idempotency_key, source, details)
+        return self._scaling.signal_webhook(token_hash, idempotency_key, source, details)
 
     @_rpc_method(calls=payload.SIGNALS)
     def signal_webhooks(
@@ -338,4 +343,4 @@ class EngineManager:
     ) -> list[dict[str, Any]]:
         """A batch of webhook calls; each answered ``{"receipt"}`` or ``{"error"}``."""
         checked = payload.check_signals("signal_webhooks", calls)
-        return self._service.signal_webhooks(ctx, checked)
+        return self._scaling.signal_webhooks(checked)

@@ -10,7 +10,6 @@ from oslo_config import cfg
 
 from flowstack import context
 from flowstack.db import migration
-from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.resources.registry import Registry
 from flowstack.resources.types.heat_none import NoneResource
@@ -18,6 +17,7 @@ from flowstack.resources.types.random_string import RandomString
 from flowstack.resources.types.test_resource import TestResource
 from flowstack.runtime.container import Runtime
 from tests import plugins
+from tests.engines import Redirect, local_client
 
 BUILTIN = [NoneResource, TestResource, RandomString]
 
@@ -28,7 +28,9 @@ class Engine:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.dispatcher = InProcessDispatcher(rt)
-        self.service = StackService(rt, self.dispatcher)
+        #: Where the engine sends the flows it records (a test may redirect them).
+        self.route = Redirect(self.dispatcher)
+        self.service = local_client(rt, self.route)
         self.ctx = context.RequestContext(project_id="project-a", user_id="alice")
 
     def create(self, name: str, template: str, **kwargs: Any) -> dict[str, Any]:

@@ -33,7 +33,6 @@ from flowstack.clients import Clients
 from flowstack.conf import nova as nova_conf
 from flowstack.conf import octavia as octavia_conf
 from flowstack.db import groups, migration, models, scale_events
-from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.nova_sim import NovaSimulator
 from flowstack.resources.constraints import nova_constraints
@@ -46,6 +45,7 @@ from flowstack.resources.types.scaling_policy import ScalingPolicy
 from flowstack.resources.types.test_resource import TestResource
 from flowstack.runtime.container import Runtime
 from tests.conftest import scratch_database
+from tests.engines import local_client
 
 SETTLE_TIMEOUT = 90.0
 DRAIN_TIMEOUT = 0.2  # [octavia] drain_timeout: a pool member's last requests
@@ -137,7 +137,7 @@ class ScalingCloud:
         self.rt = rt
         self.sim = sim
         self.dispatcher = InProcessDispatcher(rt)
-        self.service = StackService(
+        self.service = local_client(
             rt, self.dispatcher, custom_constraints=nova_constraints(clients)
         )
         self.ctx = context.RequestContext(project_id="project-a", user_id="alice")

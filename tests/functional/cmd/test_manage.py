@@ -19,12 +19,12 @@ from flowstack.cmd import manage
 from flowstack.db import migration, models
 from flowstack.db import service_registry as services
 from flowstack.db.session import Database
-from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.jobboard import board as jobboard
 from flowstack.runtime.container import Runtime
 from flowstack.taskflow_adapter.persistence import TABLES
 from tests import services as test_services
+from tests.engines import local_client
 
 TEMPLATE = """
 heat_template_version: 2018-08-31
@@ -159,7 +159,7 @@ class Engine:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.dispatcher = InProcessDispatcher(rt)
-        self.service = StackService(rt, self.dispatcher)
+        self.service = local_client(rt, self.dispatcher)
         self.ctx = context.RequestContext(project_id="p1", user_id="u1")
 
     def create(self, name: str, **parameters: str) -> dict[str, Any]:

@@ -5,8 +5,9 @@
   logging to its own file, found again by the name they claim flows under
   (``worker:<host>:<pid>``, the ``owner`` column of the flows table);
 * optionally a private ``redis-server`` that a test may stop and restart;
-* the test process itself plays the engine: a :class:`StackService` posting
-  to the same jobboard, on the same database and encryption key.
+* the test process itself plays the engine: its RPC API served in-process
+  (``tests.engines.local_client``), posting to the same jobboard, on the
+  same database and encryption key.
 
 Every process started here is killed by :meth:`Deployment.close`, which the
 fixture calls even when the test fails.  Waits poll against a deadline.
@@ -38,13 +39,14 @@ from taskflow.persistence.backends.sqlalchemy import tables as tf_tables
 from flowstack import context, status
 from flowstack.conf import loading
 from flowstack.db import models
-from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import JobboardDispatcher
 from flowstack.jobboard import board as jobboard
 from flowstack.resources.constraints import nova_constraints
 from flowstack.resources.types.nova_server import TAG_RESOURCE, TAG_STACK
+from flowstack.rpc.client import EngineClient
 from flowstack.runtime.container import Runtime
 from tests import services
+from tests.engines import local_client
 
 T = TypeVar("T")
 SERVER = "OS::Nova::Server"
@@ -302,7 +304,7 @@ class Deployment:
         self._redis_starts = 0
         self.rt: Runtime | None = None
         self.board: Any = None
-        self.service: StackService | None = None
+        self.service: EngineClient | None = None
         self.ctx = context.RequestContext(project_id=f"crash-{uuid.uuid4().hex[:8]}", user_id="t")
 
     # -- starting --------------------------------------------------------------------------
@@ -347,7 +349,7 @@ class Deployment:
         conf = loading.load(["--config-file", str(self.config_path)])
         self.rt = Runtime.from_conf(conf)
         self.board = jobboard.open_board(conf, f"test-engine-{os.getpid()}")
-        self.service = StackService(
+        self.service = local_client(
             self.rt,
             JobboardDispatcher(self.board),
             custom_constraints=nova_constraints(self.rt.clients),

@@ -16,7 +16,6 @@ from flowstack import context, status
 from flowstack.clients import Clients
 from flowstack.conf import nova as nova_conf
 from flowstack.db import migration
-from flowstack.engine.stack_service import StackService
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.nova_sim import NovaSimulator
 from flowstack.resources.constraints import nova_constraints
@@ -26,6 +25,7 @@ from flowstack.resources.types.nova_server import NovaServer
 from flowstack.resources.types.random_string import RandomString
 from flowstack.resources.types.test_resource import TestResource
 from flowstack.runtime.container import Runtime
+from tests.engines import local_client
 
 SERVER = NovaServer.type_name
 API_RETRIES = 3
@@ -40,7 +40,7 @@ class Cloud:
         self.sim = sim
         self.clients = clients
         self.dispatcher = InProcessDispatcher(rt)
-        self.service = StackService(
+        self.service = local_client(
             rt, self.dispatcher, custom_constraints=nova_constraints(clients)
         )
         self.ctx = context.RequestContext(project_id="project-a", user_id="alice")

@@ -27,7 +27,7 @@ from tests.functional.resources.conftest import Cloud
 from tests.functional.resources.test_server_stacks import servers
 
 BOB = RequestContext(project_id="project-b", user_id="bob")
-ADMIN = RequestContext(project_id="ops", user_id="root", is_admin=True)
+ADMIN = RequestContext(project_id="ops", user_id="root", roles=["admin"])
 
 
 def boot(nova: Any, stack_id: str, resource: str, name: str = "by-hand") -> str:

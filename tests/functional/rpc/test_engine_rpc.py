@@ -203,7 +203,7 @@ def test_an_unexpected_engine_error_is_clear_and_keeps_its_details_home(
     def broken(ctx: RequestContext) -> None:
         raise RuntimeError("the connection string was mysql://root:hunter2@db")
 
-    monkeypatch.setattr(rpc_engine.manager._service, "list_resource_types", broken)
+    monkeypatch.setattr(rpc_engine.manager._stacks, "list_resource_types", broken)
     with pytest.raises(exceptions.EngineInternalError) as caught:
         rpc_engine.client.list_resource_types(rpc_engine.ctx)
     message = str(caught.value)

@@ -39,7 +39,7 @@ def test_accepted_work_waits_for_a_worker_and_is_then_run(cluster: Cluster) -> N
 
 
 def test_a_flow_whose_post_was_lost_is_reposted_by_the_reaper(cluster: Cluster) -> None:
-    cluster.service.dispatcher = type("Lost", (), {"dispatch": lambda self, flow_id: None})()
+    cluster.route.target = type("Lost", (), {"dispatch": lambda self, flow_id: None})()
     cluster.service.create_stack(cluster.ctx, "orphan", TEMPLATE)
     assert cluster.jobs() == []
     cluster.start_worker()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import inspect
 import os
 import re
 import signal
@@ -22,6 +23,8 @@ from flowstack.api import backend
 from flowstack.api.app import make_app
 from flowstack.autoscaling import webhook_tokens as webhooks
 from flowstack.cmd import api as api_cmd
+from flowstack.rpc.client import MessagingChannel
+from flowstack.rpc.local import LocalChannel
 from tests.unit.api.conftest import Client, Engine, serving
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -179,44 +182,20 @@ def test_over_rpc_the_api_calls_as_itself(conf: cfg.ConfigOpts) -> None:
     assert api_app.current_request_id() is None  # not left behind on the thread
 
 
-def test_embedded_the_client_adds_its_own_context() -> None:
-    calls: list[list[dict[str, Any]]] = []
-
-    class Embedded:
-        def signal_webhooks(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            calls.append(batch)
-            return [{"receipt": {"receipt_id": "r-2", "duplicate": True}}]
-
-    signal = backend.embedded_batches(Embedded())
-    try:
-        assert signal("h", None, "aodh", {"current": "alarm"}) == {
-            "receipt_id": "r-2",
-            "duplicate": True,
-        }
-    finally:
-        signal.close()
-    assert calls == [
-        [
-            {
-                "token_hash": "h",
-                "idempotency_key": None,
-                "source": "aodh",
-                "details": {"current": "alarm"},
-            }
-        ]
-    ]
-
-
 def test_the_transport_decides_between_rpc_and_embedded(conf: cfg.ConfigOpts) -> None:
+    def channel(signal: Any) -> type:
+        engine = inspect.getclosurevars(signal._send).nonlocals["engine"]
+        return type(engine._channel)
+
     signal, close = backend.engine_signal(conf)  # no transport: the embedded engine
     try:
-        assert signal._send.__qualname__ == "EmbeddedClient.__getattr__.<locals>.call"
+        assert channel(signal) is LocalChannel
     finally:
         close()
     conf.set_override("transport_url", "fake:/")
     signal, close = backend.engine_signal(conf)
     try:
-        assert signal._send.__qualname__ == "rpc_batches.<locals>.send"
+        assert channel(signal) is MessagingChannel
     finally:
         close()
 

@@ -17,7 +17,7 @@ from cliff import command
 
 from flowstack import context
 from flowstack.cli import groups, policies, scale_events, webhooks
-from flowstack.cli.rpc_client import RpcClient
+from flowstack.cli.client import CommandClient
 from tests.unit.cli.test_cli import Cli
 
 GROUP = {
@@ -263,8 +263,8 @@ class FakeEngine:
         return {**EVENT, "receipt_id": receipt, "status": status}
 
 
-def _client(engine: FakeEngine) -> RpcClient:
-    return RpcClient(engine, context.RequestContext(project_id="p"))  # type: ignore[arg-type]
+def _client(engine: FakeEngine) -> CommandClient:
+    return CommandClient(engine, context.RequestContext(project_id="p"))  # type: ignore[arg-type]
 
 
 def test_wait_polls_the_event_until_it_settles_and_says_each_status() -> None:

@@ -112,11 +112,11 @@ def test_resume_a_flow_whose_owner_died(engine: Engine) -> None:
             self.flow_id = flow_id
 
     keep = Keep()
-    engine.service.dispatcher = keep
+    engine.route.target = keep
     engine.service.create_stack(engine.ctx, "stuck", ONE_BROKEN)
     with engine.rt.db.writer() as session:  # a runner on a machine that is gone
         flows.claim(session, keep.flow_id, "gone-host:12345")
-    engine.service.dispatcher = engine.dispatcher
+    engine.route.target = engine.dispatcher
     engine.service.resume_flow(engine.ctx, keep.flow_id)
     assert _wait_settled(engine, "stuck")["stack_status"] == "CREATE_COMPLETE"
     with engine.rt.db.reader() as session:

@@ -230,7 +230,7 @@ def test_invalid_template_changes_nothing(engine: Engine) -> None:
 @pytest.mark.parametrize("name", ["1starts-with-digit", "has space", "", "x" * 256])
 def test_bad_stack_names_are_refused(engine: Engine, name: str) -> None:
     template = "heat_template_version: 2018-08-31\nresources: {}\n"
-    with pytest.raises(exceptions.InvalidRequest, match="stack name"):
+    with pytest.raises(exceptions.InvalidRequest, match="name"):
         engine.service.create_stack(engine.ctx, name, template)
 
 

@@ -41,7 +41,7 @@ def _event_count(engine: Engine, stack_id: str) -> int:
 
 def test_a_runner_taken_over_writes_nothing_more(engine: Engine) -> None:
     recorder = Recorder()
-    engine.service.dispatcher = recorder
+    engine.route.target = recorder
     created = engine.service.create_stack(engine.ctx, "fenced", SLOW)
     outcome: list[str] = []
     stale = threading.Thread(
@@ -74,7 +74,7 @@ def test_a_runner_taken_over_writes_nothing_more(engine: Engine) -> None:
 
 def test_a_flow_abandoned_by_every_worker_is_quarantined_with_its_history(engine: Engine) -> None:
     recorder = Recorder()
-    engine.service.dispatcher = recorder
+    engine.route.target = recorder
     engine.service.create_stack(engine.ctx, "poison", SLOW)
     with engine.rt.db.writer() as session:  # two workers claimed it and died
         flows.claim(session, recorder.flow_id, "worker-1")
@@ -119,7 +119,7 @@ def test_a_flow_that_ends_in_failure_never_leaves_its_stack_in_progress(
 
     monkeypatch.setattr(stack_tasks, "_set_stack", database_gone)
     recorder = Recorder()
-    engine.service.dispatcher = recorder
+    engine.route.target = recorder
     engine.service.create_stack(engine.ctx, "unsettled", FAILS)
     assert runner.run(engine.rt, recorder.flow_id) == "FAILURE"
     stack = engine.service.show_stack(engine.ctx, "unsettled")

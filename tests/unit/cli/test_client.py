@@ -1,4 +1,4 @@
-"""The CLI's RPC client: who it asks as, and how it waits for a flow it cannot join."""
+"""The CLI's client: who it asks as, and how it waits for a flow over RPC."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from flowstack import context, exceptions
-from flowstack.cli import rpc_client
-from flowstack.cli.rpc_client import RpcClient
+from flowstack.cli import client as cli_client
+from flowstack.cli.client import CommandClient
 from flowstack.rpc.client import EngineClient
 
 
@@ -33,7 +33,7 @@ class FakeEngine:
 
 def test_wait_flow_polls_the_stack_until_it_settles() -> None:
     engine = FakeEngine(looks_in_progress=3)
-    client = RpcClient(engine, context.RequestContext(project_id="p"), poll_interval=0.01)  # type: ignore[arg-type]
+    client = CommandClient(engine, context.RequestContext(project_id="p"), poll_interval=0.01)  # type: ignore[arg-type]
     started = client.create_stack("web", "template")
     assert client.wait_flow(started["flow_id"]) == "CREATE_COMPLETE"
     assert {ctx.project_id for ctx in engine.contexts} == {"p"}
@@ -41,13 +41,13 @@ def test_wait_flow_polls_the_stack_until_it_settles() -> None:
 
 def test_wait_flow_gives_up_at_its_timeout_and_leaves_the_flow_running() -> None:
     engine = FakeEngine(looks_in_progress=10**6)
-    client = RpcClient(engine, context.RequestContext(project_id="p"), poll_interval=0.01)  # type: ignore[arg-type]
+    client = CommandClient(engine, context.RequestContext(project_id="p"), poll_interval=0.01)  # type: ignore[arg-type]
     started = client.create_stack("web", "template")
     assert client.wait_flow(started["flow_id"], timeout=0.05) is None
 
 
 def test_wait_flow_knows_only_the_flows_it_started() -> None:
-    client = RpcClient(FakeEngine(0), context.RequestContext(project_id="p"))  # type: ignore[arg-type]
+    client = CommandClient(FakeEngine(0), context.RequestContext(project_id="p"))  # type: ignore[arg-type]
     with pytest.raises(exceptions.FlowNotFound):
         client.wait_flow("f-unknown")
     assert client.embedded_simulator() is None
@@ -56,13 +56,13 @@ def test_wait_flow_knows_only_the_flows_it_started() -> None:
 def test_who_asks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OS_PROJECT_ID", raising=False)
     monkeypatch.delenv("OS_USER_ID", raising=False)
-    ctx = rpc_client.request_context()
+    ctx = cli_client.request_context()
     assert (ctx.project_id, ctx.user_id) == (context.EMBEDDED_PROJECT, context.EMBEDDED_USER)
     monkeypatch.setenv("OS_PROJECT_ID", "env-project")
     monkeypatch.setenv("OS_USER_ID", "env-user")
-    ctx = rpc_client.request_context()
+    ctx = cli_client.request_context()
     assert (ctx.project_id, ctx.user_id) == ("env-project", "env-user")
-    ctx = rpc_client.request_context("option-project", "option-user")
+    ctx = cli_client.request_context("option-project", "option-user")
     assert (ctx.project_id, ctx.user_id) == ("option-project", "option-user")
 
 
@@ -125,6 +125,6 @@ def test_scaling_calls_go_to_the_engine_with_the_context(
 ) -> None:
     engine = RecordingEngine()
     ctx = context.RequestContext(project_id="p")
-    client = RpcClient(engine, ctx)  # type: ignore[arg-type]
+    client = CommandClient(engine, ctx)  # type: ignore[arg-type]
     assert getattr(client, method)(*args, **kwargs) == {"called": method}
     assert engine.calls == [(method, {"ctx": ctx, **sent})]
