@@ -42,7 +42,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import flowstack  # noqa: F401 - blocks eventlet before TaskFlow loads
+from flowstack import threads_only
+
+threads_only.enforce()  # before TaskFlow loads
+
 
 # isort: split
 import sqlalchemy as sa

@@ -25,7 +25,10 @@ import sys
 import tempfile
 import time
 
-import flowstack  # noqa: F401 - blocks eventlet before TaskFlow loads
+from flowstack import threads_only
+
+threads_only.enforce()  # before TaskFlow loads
+
 
 # isort: split
 from flowstack import context

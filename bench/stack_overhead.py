@@ -30,7 +30,10 @@ See ``bench/README.rst``.
 from __future__ import annotations
 
 # flowstack first: it blocks eventlet before TaskFlow (or anything else) probes for it.
-import flowstack  # noqa: F401
+from flowstack import threads_only
+
+threads_only.enforce()  # before TaskFlow loads
+
 
 # isort: split
 

@@ -47,6 +47,10 @@ from pathlib import Path
 
 import distributed as dist  # bench/distributed.py: deployment helpers
 
+from flowstack import threads_only
+
+threads_only.enforce()  # before TaskFlow loads
+
 from flowstack import context
 from flowstack.conf import loading
 from flowstack.db import migration

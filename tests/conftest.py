@@ -11,10 +11,15 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from flowstack.conf import loading
-from flowstack.db import migration
-from flowstack.db.session import Database
-from tests import services
+from flowstack import threads_only
+
+# flowstack's processes run on threads; the tests run its code in this one.
+threads_only.enforce()
+
+from flowstack.conf import loading  # noqa: E402
+from flowstack.db import migration  # noqa: E402
+from flowstack.db.session import Database  # noqa: E402
+from tests import services  # noqa: E402
 
 DB_KINDS = ("sqlite", "postgresql", "mysql")
 

@@ -23,13 +23,17 @@ which belong to the server.  Rate limits are per process.
 
 from __future__ import annotations
 
-import os
+from flowstack import threads_only
 
-from oslo_log import log as logging
+threads_only.enforce()  # before the libraries below probe for eventlet
 
-from flowstack.api import backend, log_handoff
-from flowstack.api.app import WebhookApp, make_app
-from flowstack.conf import loading
+import os  # noqa: E402
+
+from oslo_log import log as logging  # noqa: E402
+
+from flowstack.api import backend, log_handoff  # noqa: E402
+from flowstack.api.app import WebhookApp, make_app  # noqa: E402
+from flowstack.conf import loading  # noqa: E402
 
 PROJECT = "flowstack"
 CONFIG_FILES_ENV = "OS_FLOWSTACK_CONFIG_FILES"

@@ -7,12 +7,13 @@ import sys
 
 from cliff import app, commandmanager
 
+import flowstack
 from flowstack import exceptions
 from flowstack.cli.client import CommandClient
 from flowstack.conf import loading
 from flowstack.conf import rpc as rpc_conf
 
-VERSION = "0.1.0"
+VERSION = flowstack.__version__
 
 
 class FlowstackApp(app.App):

@@ -21,8 +21,15 @@ class Registry:
     def __init__(self, plugins: Iterable[type[Resource]]) -> None:
         self._plugins: dict[str, type[Resource]] = {}
         for plugin in plugins:
-            if plugin.type_name in self._plugins:
-                raise ValueError(f"resource type {plugin.type_name} is registered twice")
+            known = self._plugins.get(plugin.type_name)
+            if known is not None and known is not plugin:
+                # The same class twice is harmless (an environment that still has a
+                # distribution installed under an older name); two classes are not.
+                raise ValueError(
+                    f"resource type {plugin.type_name} is registered twice: by "
+                    f"{known.__module__}.{known.__qualname__} and "
+                    f"{plugin.__module__}.{plugin.__qualname__}"
+                )
             self._plugins[plugin.type_name] = plugin
 
     @classmethod

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from flowstack.rpc.client import EngineClient
 from flowstack.rpc.manager import EngineManager
 
@@ -77,3 +79,19 @@ def test_the_client_module_imports_no_engine_code() -> None:
         "flowstack.rpc.client",
         "flowstack.rpc.serializer",
     }
+
+
+def test_importing_the_client_leaves_the_host_process_alone() -> None:
+    """A service that imports EngineClient keeps its own choice about eventlet."""
+    probe = "import flowstack.rpc.client, eventlet; print(eventlet.__name__)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["eventlet"]
+
+
+@pytest.mark.parametrize("entry_point", ["flowstack.cmd.engine", "flowstack.cli.app"])
+def test_flowstack_own_processes_refuse_eventlet(entry_point: str) -> None:
+    probe = f"import {entry_point}\ntry:\n    import eventlet\nexcept ImportError:\n    print('no')"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["no"]  # eventlet cannot be imported
