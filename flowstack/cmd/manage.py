@@ -21,7 +21,6 @@ from typing import Any
 from oslo_config import cfg
 from taskflow import exceptions as tf_exc
 from taskflow import states as tf_states
-from taskflow.utils import redis_utils
 
 from flowstack import exceptions
 from flowstack.conf import loading
@@ -29,6 +28,7 @@ from flowstack.db import migration, models, purge
 from flowstack.db import service_registry as services
 from flowstack.db.session import Database
 from flowstack.jobboard import board as jobboard
+from flowstack.taskflow_adapter import jobs as taskflow_jobs
 
 JOB_COLUMNS = ("uuid", "name", "flow_id", "state", "owner", "claim_expires_in_s", "created_on")
 SERVICE_COLUMNS = (
@@ -68,13 +68,7 @@ def _jobboard_list(conf: cfg.ConfigOpts, db: Database, args: argparse.Namespace)
 def _job(board: Any, job: Any) -> dict[str, Any]:
     state = job.state
     owner = _owner(board, job) if state == tf_states.CLAIMED else None
-    expires: Any = None
-    if owner is not None and hasattr(job, "expires_in"):
-        left = job.expires_in()
-        if left == redis_utils.UnknownExpire.DOES_NOT_EXPIRE:
-            expires = "never"
-        elif left != redis_utils.UnknownExpire.KEY_NOT_FOUND:
-            expires = round(float(left), 1)
+    expires = taskflow_jobs.claim_expires_in(job) if owner is not None else None
     created = job.created_on
     return {
         "uuid": job.uuid,

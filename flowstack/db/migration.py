@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from alembic import command
 from alembic import config as alembic_config
 from alembic.runtime import migration as alembic_migration
 from alembic.script import ScriptDirectory
-from taskflow import exceptions as tf_exc
-from taskflow.persistence.backends import impl_sqlalchemy
 
 from flowstack import exceptions
 from flowstack.db.session import Database
+from flowstack.taskflow_adapter import schema as taskflow_schema
 
 _SCRIPTS = os.path.join(os.path.dirname(__file__), "migrations")
 VERSION_TABLE = "flowstack_alembic_version"
@@ -31,11 +29,9 @@ def sync(db: Database, revision: str = "head") -> None:
     with db.write_lock, db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
-    backend = impl_sqlalchemy.SQLAlchemyBackend({"connection": db.url}, engine=db.engine)
     try:
-        with db.write_lock, contextlib.closing(backend.get_connection()) as conn:
-            conn.upgrade()
-    except tf_exc.StorageFailure as exc:
+        taskflow_schema.upgrade(db.url, db.engine, db.write_lock)
+    except taskflow_schema.StorageFailure as exc:
         raise exceptions.DatabaseUnavailable(
             f"Upgrading TaskFlow's tables in {db.safe_url} failed: {exc}"
         ) from None

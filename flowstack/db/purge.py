@@ -23,13 +23,14 @@ import sqlalchemy as sa
 from flowstack.db import flow_records as flows
 from flowstack.db import models
 from flowstack.db.session import Database
-from flowstack.taskflow_adapter.persistence import TABLES
+from flowstack.taskflow_adapter import schema as taskflow_schema
 
 FLOW_BATCH = 200
 _STACKS = models.Stack.__table__
 _RESOURCES = models.Resource.__table__
 _EVENTS = models.Event.__table__
 _FLOWS = models.Flow.__table__
+TABLES = taskflow_schema.TABLES
 
 
 @dataclasses.dataclass

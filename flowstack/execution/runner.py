@@ -8,7 +8,6 @@ from typing import Any
 
 import taskflow.engines
 from oslo_log import log as logging
-from taskflow import states
 
 from flows import keys
 from flowstack import status
@@ -19,6 +18,7 @@ from flowstack.execution import flow_details as flow_records
 from flowstack.runtime.container import Runtime
 from flowstack.runtime.fencing import Fence, FencedOut
 from flowstack.taskflow_adapter import engine as taskflow_engine
+from flowstack.taskflow_adapter import resume
 from flowstack.taskflow_adapter.persistence import Backend
 
 LOG = logging.getLogger(__name__)
@@ -29,9 +29,7 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-TERMINAL_STATES = (states.SUCCESS, states.REVERTED, states.FAILURE)
-# How many times one run re-loads a flow that TaskFlow left unfinished.
-MAX_RELOADS = 3
+TERMINAL_STATES = resume.TERMINAL_STATES
 # Outcomes besides TaskFlow's own states.
 FENCED = "FENCED"  # another runner took the flow over: this one stopped writing
 QUARANTINED = flows.QUARANTINED
@@ -47,13 +45,9 @@ def run(
     when the flow had already been attempted ``max_attempts`` times.
 
     A flow that fails reverts and ends REVERTED (its lifecycle task has
-    recorded why on the stack); that is an outcome, not an error here.
-
-    TaskFlow's parallel engine occasionally stops with an atom left to
-    revert when several atoms fail at once (it then tries to mark the flow
-    SUSPENDED and raises InvalidState; seen in ~3% of stacks with three
-    simultaneous failures).  The flow is intact in persistence, so it is
-    loaded again and resumed, exactly as after a crash.
+    recorded why on the stack); that is an outcome, not an error here.  A
+    flow TaskFlow leaves unfinished is loaded again and resumed
+    (:mod:`flowstack.taskflow_adapter.resume`).
     """
     owner = owner or owner_name()
     with rt.db.writer() as session:
@@ -66,19 +60,9 @@ def run(
     follow_up = None
     try:
         backend = Backend(rt.db, fence)
-        state, error = _run_once(rt, backend, flow_id)
-        reloads = 0
-        while state not in TERMINAL_STATES and not fence.lost and reloads < MAX_RELOADS:
-            reloads += 1
-            LOG.warning(
-                "Flow %s stopped unfinished (%s: %s); resuming it from persistence (%d/%d)",
-                flow_id,
-                state,
-                error,
-                reloads,
-                MAX_RELOADS,
-            )
-            state, error = _run_once(rt, backend, flow_id)
+        state, error = resume.run_to_end(
+            lambda: _load(rt, backend, flow_id), flow_id, stop=lambda: fence.lost
+        )
         if fence.lost:
             LOG.warning("Flow %s was taken over by another runner; this one stopped", flow_id)
             return FENCED
@@ -159,7 +143,12 @@ def quarantine(rt: Runtime, claim: flows.Claim, fence: Fence, owner: str) -> Non
             converge.finish(connection, rt, claim.stack_id, claim.flow_id, QUARANTINED)
 
 
-def _run_once(rt: Runtime, backend: Backend, flow_id: str) -> tuple[str, str | None]:
+def _load(rt: Runtime, backend: Backend, flow_id: str) -> Any:
+    """The flow's engine from persistence, with this process's runtime injected.
+
+    The runtime is a transient value: kept in memory, never persisted, so a
+    runner that resumes the flow elsewhere injects its own.
+    """
     flow_records.materialise(rt, flow_id)  # a flow recorded with a spec, never run yet
     flow_detail = backend.get_connection().get_flow_details(flow_id)
     engine = taskflow.engines.load_from_detail(
@@ -169,10 +158,4 @@ def _run_once(rt: Runtime, backend: Backend, flow_id: str) -> tuple[str, str | N
         executor=rt.executor,
     )
     engine.storage.inject({keys.RUNTIME: rt}, transient=True)
-    error = None
-    try:
-        engine.run()
-    except Exception as exc:  # the outcome is read from persistence
-        error = f"{type(exc).__name__}: {exc}"
-        LOG.info("Flow %s ended with a failure: %s", flow_id, error)
-    return engine.storage.get_flow_state(), error
+    return engine

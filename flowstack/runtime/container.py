@@ -22,6 +22,7 @@ import futurist
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from flowstack import taskflow_adapter
 from flowstack.clients import Clients
 from flowstack.db.session import Database
 from flowstack.resources import template_types
@@ -132,6 +133,9 @@ class Runtime:
         registry: Registry | None = None,
         clients: Any = None,
     ) -> Runtime:
+        """The process's runtime; refuses a TaskFlow whose internals changed (see
+        :mod:`flowstack.taskflow_adapter`) before anything runs."""
+        taskflow_adapter.verify()
         db = Database.from_conf(conf)
         if clients is None:
             clients = Clients(conf)  # connects (or starts the simulator) on first use

@@ -1,17 +1,26 @@
 """A TaskFlow persistence backend sharing flowstack's engine and tables.
 
-TaskFlow's stock SQLAlchemy backend builds a new ``Connection`` for every
-save, and each one builds new ``Table`` objects; SQLAlchemy's statement
-cache is keyed on those objects, so every save compiles its SQL again, and
-on SQLite (NullPool) every save opened a database connection too.  Measured
-here at ~40 ms per task.  This backend keeps one connection object with
-tables built once, writes an atom state change as a single UPDATE instead
-of SELECT + merge + UPDATE, and inserts a flow's new atoms in one
-executemany.  The schema is TaskFlow's own, so stock tools still read it.
+Works around: TaskFlow's stock SQLAlchemy backend builds a new ``Connection``
+for every save, and each one builds new ``Table`` objects; SQLAlchemy's
+statement cache is keyed on those objects, so every save compiles its SQL
+again, and on SQLite (NullPool) every save opened a database connection
+too.  Measured here at ~40 ms per task.  This backend keeps one connection
+object per runner with the process's tables (built once,
+:mod:`flowstack.taskflow_adapter.schema`), writes an atom state change as a
+single UPDATE instead of SELECT + merge + UPDATE, and inserts a flow's new
+atoms in one executemany.  The schema is TaskFlow's own, so stock tools
+still read it.  It reaches into ``impl_sqlalchemy.Connection``'s private
+``_tables``/``_converter``/``_engine`` and its ``_Alchemist``.
 
-A runner gets a backend bound to its :class:`~flowstack.runtime.fencing.Fence`:
-every save then checks, in its own transaction, that the runner still owns
-the flow.
+Upstream patch to send: make ``SQLAlchemyBackend.get_connection()`` return
+one long-lived ``Connection`` whose tables are built once per backend
+(``tables.fetch`` in ``SQLAlchemyBackend.__init__``), and let
+``update_atom_details`` issue a plain UPDATE (the row exists once the flow
+detail is saved); that removes the need for this subclass but the fencing.
+
+A runner gets a backend bound to its fence (anything with
+``check(connection)``, :class:`flowstack.runtime.fencing.Fence`): every save
+then checks, in its own transaction, that the runner still owns the flow.
 
 TaskFlow also saves a task's progress (0.0 when it starts, 1.0 when it
 ends) as separate writes next to its state changes; flowstack's tasks do
@@ -26,6 +35,7 @@ import contextlib
 import datetime
 import json
 import threading
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -33,12 +43,9 @@ from taskflow import exceptions as tf_exc
 from taskflow import states as tf_states
 from taskflow.persistence import models as tf_models
 from taskflow.persistence.backends import impl_sqlalchemy
-from taskflow.persistence.backends.sqlalchemy import tables as tf_tables
 
-from flowstack.db.session import Database
-from flowstack.runtime.fencing import Fence
+from flowstack.taskflow_adapter.schema import TABLES
 
-TABLES = tf_tables.fetch(sa.MetaData())
 # SET columns come from the execution parameters: one statement object,
 # compiled once, instead of .values(...) building a new one per save.
 _UPDATE_ATOM = sa.update(TABLES.atomdetails).where(
@@ -56,10 +63,24 @@ _ENDED = frozenset(
 _REMEMBERED_ATOMS = 100_000
 
 
-class Backend(impl_sqlalchemy.SQLAlchemyBackend):
-    """TaskFlow backend over a :class:`~flowstack.db.session.Database`."""
+class Database(Protocol):
+    """What the backend needs of :class:`flowstack.db.session.Database`."""
 
-    def __init__(self, db: Database, fence: Fence | None = None) -> None:
+    url: str
+    engine: sa.Engine
+    write_lock: contextlib.AbstractContextManager[Any]
+
+
+class WriteGuard(Protocol):
+    """Raises inside a write transaction when the runner lost its flow (a fence)."""
+
+    def check(self, connection: sa.Connection) -> None: ...
+
+
+class Backend(impl_sqlalchemy.SQLAlchemyBackend):
+    """TaskFlow backend over flowstack's database (its engine and its write lock)."""
+
+    def __init__(self, db: Database, fence: WriteGuard | None = None) -> None:
         super().__init__({"connection": db.url}, engine=db.engine)
         self.db = db
         self.fence = fence
@@ -76,12 +97,12 @@ class Connection(impl_sqlalchemy.Connection):
     """One long-lived connection object; safe to share between threads."""
 
     def __init__(self, backend: Backend) -> None:
-        self._backend = backend
-        self._engine = backend.engine
+        super().__init__(backend, backend._upgrade_lock)
+        # The process's tables instead of the ones just built: SQLAlchemy's
+        # statement cache is keyed on them (see the module docstring).
         self._metadata = TABLES.logbooks.metadata
         self._tables = TABLES
         self._converter = impl_sqlalchemy._Alchemist(TABLES)
-        self._upgrade_lock = backend._upgrade_lock
         self._write_lock = backend.db.write_lock
         self._fence = backend.fence
         # atom uuid -> fingerprint of what this process last wrote for it

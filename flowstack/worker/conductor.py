@@ -1,7 +1,8 @@
 """The worker's conductor: TaskFlow's non-blocking conductor, made crash-safe.
 
 TaskFlow's conductor loop (iterate the jobboard, claim, dispatch to a thread
-pool, consume or abandon) is kept; what it lacks is added around it:
+pool, consume or abandon) is kept (:mod:`flowstack.taskflow_adapter.conductor`);
+what it lacks is added around it:
 
 * claims carry an expiry (:class:`~flowstack.jobboard.board.ExpiringClaims`)
   renewed by a time-based thread (:class:`ClaimKeeper`) while the flow runs;
@@ -18,20 +19,20 @@ from __future__ import annotations
 from typing import Any
 
 from oslo_log import log as logging
-from taskflow.conductors.backends import impl_nonblocking
 
 from flowstack import exceptions
 from flowstack.db import flow_records as flows
 from flowstack.execution import runner
 from flowstack.jobboard import board as jobboard
 from flowstack.runtime.container import Runtime
+from flowstack.taskflow_adapter.conductor import JobConductor
 from flowstack.worker.claim_keeper import ClaimKeeper
 
 LOG = logging.getLogger(__name__)
 FINISHED = frozenset({*runner.TERMINAL_STATES, runner.QUARANTINED})
 
 
-class FlowConductor(impl_nonblocking.NonBlockingConductor):
+class FlowConductor(JobConductor):
     def __init__(self, name: str, board: Any, rt: Runtime) -> None:
         conf = rt.conf
         super().__init__(
@@ -41,13 +42,14 @@ class FlowConductor(impl_nonblocking.NonBlockingConductor):
             max_simultaneous_jobs=conf.worker.concurrent_flows,
             wait_timeout=conf.worker.jobboard_poll,
         )
+        self.name = name
         self._rt = rt
         self._board = board
         self._expiry = conf.jobboard.claim_expiry
         self._heartbeat = conf.jobboard.heartbeat_interval
         self._max_attempts = conf.jobboard.max_attempts
 
-    def _dispatch_job(self, job: Any) -> bool:
+    def run_job(self, job: Any) -> bool:
         """Run the job's flow; True consumes the job, False gives it back."""
         flow_id = jobboard.flow_of(job)
         if flow_id is None:
@@ -60,14 +62,14 @@ class FlowConductor(impl_nonblocking.NonBlockingConductor):
             keeper = ClaimKeeper(
                 self._board,
                 job,
-                self._name,
+                self.name,
                 self._expiry,
                 self._heartbeat,
                 on_lost=lambda: self._rt.fences.revoke_flow(flow_id),
             )
             with keeper:
                 outcome = runner.run(
-                    self._rt, flow_id, owner=self._name, max_attempts=self._max_attempts
+                    self._rt, flow_id, owner=self.name, max_attempts=self._max_attempts
                 )
         except Exception:
             LOG.exception("Running flow %s failed in this worker; giving the job back", flow_id)
