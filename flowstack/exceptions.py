@@ -7,6 +7,7 @@ inside the package does.  The tree::
     FlowstackError
     ├── InvalidInput                 the caller sent something wrong (HTTP 400)
     │   ├── TemplateInvalid          one or more TemplateError, all reported at once
+    │   ├── ResolutionError          a template function cannot produce a value (path, reason)
     │   ├── InvalidParameterArgument a --parameter argument is not KEY=VALUE
     │   └── InvalidRequest           an RPC/API payload is malformed
     ├── NotFound                     (HTTP 404)
@@ -24,13 +25,31 @@ inside the package does.  The tree::
     │   ├── GroupBusy                the group cannot change now (creating, deleting)
     │   └── IllegalFlowTransition    an operator verb that does not apply to the flow now
     ├── FlowCancelled                an operator cancelled the flow (fails its next step)
+    ├── FencedOut                    this runner's claim was taken over: it stops writing
     ├── DatabaseUnavailable          the configured database cannot be reached
     ├── ResourceFailure              a resource action failed; names resource and reason
     ├── ConfigError                  the configuration cannot work
-    └── EngineError                  an RPC call got no usable answer from the engine
-        ├── EngineUnavailable        no engine answered in time
-        ├── EngineVersionUnsupported the engine is older than the call needs
-        └── EngineInternalError      the engine failed unexpectedly (see its log)
+    │   └── TaskFlowIncompatible     the installed TaskFlow changed an internal we rely on
+    ├── EngineError                  an RPC call got no usable answer from the engine
+    │   ├── EngineUnavailable        no engine answered in time
+    │   ├── EngineVersionUnsupported the engine is older than the call needs
+    │   └── EngineInternalError      the engine failed unexpectedly (see its log)
+    ├── NovaError                    a Nova call failed (``detail``, ``status``)
+    │   ├── NovaTransientError       a retry may succeed; Nova may have acted
+    │   │   └── NovaUnreachable      no connection could be opened: Nova did nothing
+    │   └── NovaRequestError         Nova refused the request; it changed nothing
+    │       └── NovaNotFound         (HTTP 404), or a name matching several
+    ├── OctaviaError                 an Octavia call failed (``detail``, ``status``)
+    │   ├── OctaviaTransientError    a retry may succeed
+    │   └── OctaviaRequestError      Octavia refused the request
+    │       ├── OctaviaNotFound
+    │       └── OctaviaConflict      (HTTP 409) immutable load balancer, duplicate member
+    └── ResourceNotReady             not an error: a wait task's "poll again" signal,
+                                     defined in ``flows.tasks.retries`` (its name is
+                                     persisted in flows' retry histories)
+
+The cloud simulator (:mod:`flowstack.nova_sim`) imports nothing of flowstack
+and has its own tree, rooted at ``SimulatorError`` in its ``errors`` module.
 
 Construction follows the Nova/Heat pattern, which is also the shape
 oslo.messaging rebuilds a remote exception with (``cls(*args, **kwargs)``):
@@ -150,6 +169,24 @@ class TemplateInvalid(InvalidInput):
         return "\n".join(lines)
 
 
+class ResolutionError(InvalidInput):
+    """A template function cannot produce a value; ``path`` is the place of the call."""
+
+    msg_fmt = "{path}: {reason}"
+
+    @property
+    def path(self) -> str:
+        return str(self.kwargs["path"])
+
+    @property
+    def reason(self) -> str:
+        return str(self.kwargs["reason"])
+
+    def error(self) -> TemplateError:
+        """This problem as a TemplateError."""
+        return TemplateError(self.path, self.reason)
+
+
 class InvalidParameterArgument(InvalidInput):
     """A ``--parameter`` argument is not of the form KEY=VALUE."""
 
@@ -258,6 +295,23 @@ class ConfigError(FlowstackError):
     """The configuration cannot work; the message names the option."""
 
 
+class TaskFlowIncompatible(ConfigError):
+    """The installed TaskFlow changed an internal flowstack relies on."""
+
+    msg_fmt = (
+        "TaskFlow {version} changed internals flowstack relies on: {changed}. "
+        "Install a supported release (taskflow{supported})"
+    )
+
+
+class FencedOut(FlowstackError):
+    """This runner's claim on the flow was taken over; it must stop writing.
+
+    Deliberately not a TaskFlow StorageFailure: TaskFlow retries those (three
+    times, five seconds apart), and a fenced write must fail at once.
+    """
+
+
 class EngineError(FlowstackError):
     """An RPC call to flowstack-engine got no usable answer (raised by the RPC client)."""
 
@@ -281,3 +335,74 @@ class EngineInternalError(EngineError):
         "flowstack-engine failed while handling {method}: {error} "
         "(request {request_id}; the engine's log has the details)"
     )
+
+
+# -- the clouds flowstack drives ---------------------------------------------------
+
+
+class NovaError(FlowstackError):
+    """A Nova call failed; ``detail`` is Nova's own message when it sent one."""
+
+    maybe_done: bool = True
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        self.detail = detail
+        self.status = status
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.status is None:
+            return self.detail
+        return f"Nova answered HTTP {self.status}: {self.detail}"
+
+
+class NovaTransientError(NovaError):
+    """A retry may succeed; Nova may or may not have done what was asked."""
+
+
+class NovaUnreachable(NovaTransientError):
+    """No connection could be opened (refused, no route, name not resolved)."""
+
+    maybe_done = False
+
+
+class NovaRequestError(NovaError):
+    """Nova refused the request (bad input, quota, policy); it changed nothing."""
+
+    maybe_done = False
+
+
+class NovaNotFound(NovaRequestError):
+    """The thing asked for does not exist (HTTP 404), or a name matches several."""
+
+
+class OctaviaError(FlowstackError):
+    """An Octavia call failed; ``detail`` is Octavia's own message when it sent one."""
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        self.detail = detail
+        self.status = status
+        super().__init__(
+            self.detail if status is None else f"Octavia answered HTTP {status}: {detail}"
+        )
+
+
+class OctaviaTransientError(OctaviaError):
+    """A retry may succeed; Octavia may or may not have done what was asked."""
+
+
+class OctaviaRequestError(OctaviaError):
+    """Octavia refused the request; it changed nothing."""
+
+
+class OctaviaNotFound(OctaviaRequestError):
+    """The object (or its pool, or its load balancer) does not exist."""
+
+
+class OctaviaConflict(OctaviaRequestError):
+    """HTTP 409: the load balancer is immutable right now, or a duplicate member."""
+
+    @property
+    def immutable(self) -> bool:
+        """Busy (PENDING_*) or in ERROR: the same request may succeed later."""
+        return "immutable" in self.detail.lower()

@@ -6,9 +6,20 @@ from typing import Any
 
 from taskflow import retry
 
+from flowstack.exceptions import FlowstackError
 
-class ResourceNotReady(Exception):
-    """Raised by a wait task to say "poll again"; the retry below loops it."""
+
+class ResourceNotReady(FlowstackError):
+    """Raised by a wait task to say "poll again"; the retry below loops it.
+
+    Its module and name are recorded in persisted retry histories and
+    matched by :class:`PollUntilReady` when a flow resumes: keep them.
+    """
+
+    msg_fmt = "{resource}"  # shown as "ResourceNotReady: web" in a flow's attempts
+
+    def __init__(self, resource: str) -> None:
+        super().__init__(resource=resource)
 
 
 class PollUntilReady(retry.Retry):

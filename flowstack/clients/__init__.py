@@ -170,10 +170,14 @@ class Clients:
                 "flowstack-nova-sim and set [nova] endpoint_override)"
             )
         from flowstack.nova_sim import NovaSimulator  # only the embedded default needs it
+        from flowstack.nova_sim.errors import SimulatorError
 
         state_file = os.path.join(self.conf.state_path, SIMULATOR_STATE_FILE)
         os.makedirs(os.path.dirname(state_file), exist_ok=True)
-        self._simulator = NovaSimulator(state_file=state_file).start()
+        try:
+            self._simulator = NovaSimulator(state_file=state_file).start()
+        except SimulatorError as exc:
+            raise ConfigError(f"the embedded cloud simulator cannot start: {exc}") from None
         LOG.info("Using the embedded Nova simulator at %s", self._simulator.endpoint)
         return str(self._simulator.endpoint)
 

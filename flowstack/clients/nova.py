@@ -39,45 +39,13 @@ from urllib3 import exceptions as urllib3_exc
 
 from flowstack.clients import common
 from flowstack.conf.nova import GROUP_NAME as GROUP
-from flowstack.exceptions import FlowstackError
-
-# -- errors ------------------------------------------------------------------------------
-
-
-class NovaError(FlowstackError):
-    """A Nova call failed; ``detail`` is Nova's own message when it sent one."""
-
-    maybe_done: bool = True
-
-    def __init__(self, detail: str, *, status: int | None = None) -> None:
-        self.detail = detail
-        self.status = status
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        if self.status is None:
-            return self.detail
-        return f"Nova answered HTTP {self.status}: {self.detail}"
-
-
-class NovaTransientError(NovaError):
-    """A retry may succeed; Nova may or may not have done what was asked."""
-
-
-class NovaUnreachable(NovaTransientError):
-    """No connection could be opened (refused, no route, name not resolved)."""
-
-    maybe_done = False
-
-
-class NovaRequestError(NovaError):
-    """Nova refused the request (bad input, quota, policy); it changed nothing."""
-
-    maybe_done = False
-
-
-class NovaNotFound(NovaRequestError):
-    """The thing asked for does not exist (HTTP 404), or a name matches several."""
+from flowstack.exceptions import (  # errors of this client, defined with the others
+    NovaError,
+    NovaNotFound,
+    NovaRequestError,
+    NovaTransientError,
+    NovaUnreachable,
+)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

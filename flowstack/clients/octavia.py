@@ -28,41 +28,13 @@ from oslo_config import cfg
 
 from flowstack.clients import common
 from flowstack.conf.octavia import GROUP_NAME as GROUP
-from flowstack.exceptions import FlowstackError
-
-# -- errors ------------------------------------------------------------------------------
-
-
-class OctaviaError(FlowstackError):
-    """An Octavia call failed; ``detail`` is Octavia's own message when it sent one."""
-
-    def __init__(self, detail: str, *, status: int | None = None) -> None:
-        self.detail = detail
-        self.status = status
-        super().__init__(
-            self.detail if status is None else f"Octavia answered HTTP {status}: {detail}"
-        )
-
-
-class OctaviaTransientError(OctaviaError):
-    """A retry may succeed; Octavia may or may not have done what was asked."""
-
-
-class OctaviaRequestError(OctaviaError):
-    """Octavia refused the request; it changed nothing."""
-
-
-class OctaviaNotFound(OctaviaRequestError):
-    """The object (or its pool, or its load balancer) does not exist."""
-
-
-class OctaviaConflict(OctaviaRequestError):
-    """HTTP 409: the load balancer is immutable right now, or a duplicate member."""
-
-    @property
-    def immutable(self) -> bool:
-        """Busy (PENDING_*) or in ERROR: the same request may succeed later."""
-        return "immutable" in self.detail.lower()
+from flowstack.exceptions import (  # errors of this client, defined with the others
+    OctaviaConflict,
+    OctaviaError,
+    OctaviaNotFound,
+    OctaviaRequestError,
+    OctaviaTransientError,
+)
 
 
 def _http(exc: sdk_exc.HttpException) -> OctaviaError:

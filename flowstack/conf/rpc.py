@@ -13,9 +13,11 @@ import socket
 from oslo_config import cfg
 from oslo_messaging import opts as messaging_opts
 
-from flowstack.rpc import EXCHANGE, TOPIC
-
 GROUP_NAME = "rpc"
+#: The RPC API's address, as ``flowstack.rpc`` names it (configuration sits below
+#: the RPC package, so the values are repeated here; a unit test holds them equal).
+EXCHANGE = "flowstack"
+TOPIC = "flowstack-engine"
 TRACING_GROUP = "oslo_messaging_tracing"
 METRICS_GROUP = "oslo_messaging_metrics"
 

@@ -69,7 +69,7 @@ class CatalogRoutes(RouteGroup):
             if request.param("minDisk"):
                 flavors = [f for f in flavors if f.disk >= int(request.param("minDisk") or 0)]
         except ValueError:
-            raise errors.InvalidRequest("Invalid minRam or minDisk filter") from None
+            raise errors.BadRequest("Invalid minRam or minDisk filter") from None
         if marker is not None:
             ids = [f.id for f in flavors]
             if marker not in ids:

@@ -48,7 +48,7 @@ _STATUS_OF: dict[type[errors.ComputeError], int] = {
     errors.MetadataItemNotFound: 404,
     errors.MarkerNotFound: 400,
     errors.NetworkNotFound: 400,
-    errors.InvalidRequest: 400,
+    errors.BadRequest: 400,
     errors.InvalidAvailabilityZone: 400,
     errors.FixedIpUnavailable: 400,
     errors.KeypairExists: 409,

@@ -44,9 +44,9 @@ def paging(request: Request, max_limit: int) -> tuple[int, str | None]:
         try:
             asked = int(request.param("limit") or "")
         except ValueError:
-            raise errors.InvalidRequest("limit param must be an integer") from None
+            raise errors.BadRequest("limit param must be an integer") from None
         if asked < 0:
-            raise errors.InvalidRequest("limit param must be positive")
+            raise errors.BadRequest("limit param must be positive")
         limit = min(limit, asked)
     return limit, request.param("marker")
 

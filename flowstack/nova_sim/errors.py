@@ -1,43 +1,43 @@
 """Errors of the Nova simulator.
 
-The simulator's own tree hangs off flowstack's one exception tree; the Compute,
-Image and admin APIs turn :class:`ComputeError` subclasses into Nova-shaped HTTP
-faults in :mod:`flowstack.nova_sim.compute_api` (and nowhere else)::
+The simulator imports nothing of flowstack (it stands for a cloud, not for a
+part of the service), so its errors are a tree of their own; the Compute,
+Image and admin APIs turn :class:`ComputeError` subclasses into Nova-shaped
+HTTP faults in :mod:`flowstack.nova_sim.compute_api` (and nowhere else), the
+load-balancer API turns :class:`~flowstack.nova_sim.lb_core.LbError` into
+Octavia's::
 
-    FlowstackError
-    ├── ConfigError
-    │   └── SimulatorConfigError      bad config file, constructor argument or fault rule
-    └── SimulatorError
-        ├── StateFileError            the state file cannot be read or written
-        └── ComputeError              what a Nova would refuse; mapped to 4xx/5xx
-            ├── ServerNotFound        (404)
-            ├── FlavorNotFound        (404 on show, 400 on create)
-            ├── ImageNotFound         (404 on show, 400 on create)
-            ├── KeypairNotFound       (404 on show/delete, 400 on create)
-            ├── MetadataItemNotFound  (404)
-            ├── MarkerNotFound        (400)
-            ├── NetworkNotFound       (400)
-            ├── InvalidRequest        (400) schema-like validation failures
-            ├── InvalidAvailabilityZone (400)
-            ├── FixedIpUnavailable    (400)
-            ├── KeypairExists         (409)
-            ├── NetworkAmbiguous      (409)
-            ├── QuotaExceeded         (403)
-            ├── PolicyNotAuthorized   (403) an admin-only request from a non-admin
-            └── InjectedFault         an HTTP error asked for by a fault rule
+    SimulatorError
+    ├── SimulatorConfigError          bad config file, constructor argument or fault rule
+    ├── StateFileError                the state file cannot be read or written
+    ├── LbError                       what Octavia would refuse (status, message)
+    └── ComputeError                  what a Nova would refuse; mapped to 4xx/5xx
+        ├── ServerNotFound        (404)
+        ├── FlavorNotFound        (404 on show, 400 on create)
+        ├── ImageNotFound         (404 on show, 400 on create)
+        ├── KeypairNotFound       (404 on show/delete, 400 on create)
+        ├── MetadataItemNotFound  (404)
+        ├── MarkerNotFound        (400)
+        ├── NetworkNotFound       (400)
+        ├── BadRequest            (400) schema-like validation failures
+        ├── InvalidAvailabilityZone (400)
+        ├── FixedIpUnavailable    (400)
+        ├── KeypairExists         (409)
+        ├── NetworkAmbiguous      (409)
+        ├── QuotaExceeded         (403)
+        ├── PolicyNotAuthorized   (403) an admin-only request from a non-admin
+        └── InjectedFault         an HTTP error asked for by a fault rule
 """
 
 from __future__ import annotations
 
-from flowstack.exceptions import ConfigError, FlowstackError
+
+class SimulatorError(Exception):
+    """Base of every error the simulator raises on purpose."""
 
 
-class SimulatorConfigError(ConfigError):
+class SimulatorConfigError(SimulatorError):
     """A simulator setting or fault rule is invalid; the message names it."""
-
-
-class SimulatorError(FlowstackError):
-    """Base of the simulator's runtime errors."""
 
 
 class StateFileError(SimulatorError):
@@ -88,7 +88,7 @@ class NetworkNotFound(ComputeError):
         super().__init__(f"Network {network_id} could not be found.")
 
 
-class InvalidRequest(ComputeError):
+class BadRequest(ComputeError):
     """The request body or query fails validation; the message is Nova's."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from flowstack.nova_sim.errors import InvalidRequest
+from flowstack.nova_sim.errors import BadRequest
 
 
 def fingerprint(public_key: str, key_type: str = "ssh") -> str:
@@ -15,11 +15,11 @@ def fingerprint(public_key: str, key_type: str = "ssh") -> str:
     else:
         parts = public_key.strip().split()
         if len(parts) < 2:
-            raise InvalidRequest("Keypair data is invalid: failed to generate fingerprint")
+            raise BadRequest("Keypair data is invalid: failed to generate fingerprint")
         try:
             blob = base64.b64decode(parts[1].encode(), validate=True)
         except ValueError as exc:
-            raise InvalidRequest("Keypair data is invalid: failed to generate fingerprint") from exc
+            raise BadRequest("Keypair data is invalid: failed to generate fingerprint") from exc
         digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from flowstack.nova_sim.errors import SimulatorError
 from flowstack.nova_sim.faults import LbSubject
 from flowstack.nova_sim.lb_model import (
     ACTIVE,
@@ -34,7 +35,7 @@ from flowstack.nova_sim.network import subnet_id
 from flowstack.nova_sim.state import CloudState
 
 
-class LbError(Exception):
+class LbError(SimulatorError):
     """A refusal Octavia would answer with ``status`` and ``message``."""
 
     def __init__(self, status: int, message: str) -> None:

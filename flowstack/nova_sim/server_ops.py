@@ -104,7 +104,7 @@ class ServerOperations:
         requested = req.networks if isinstance(req.networks, list) else []
         for item in requested:
             if item.get("port"):
-                raise errors.InvalidRequest(f"Port {item['port']} could not be found.")
+                raise errors.BadRequest(f"Port {item['port']} could not be found.")
             spec = by_id.get(item.get("uuid", ""))
             if spec is None:
                 raise errors.NetworkNotFound(item.get("uuid", ""))
@@ -134,7 +134,7 @@ class ServerOperations:
                 if fixed_ip is None:
                     continue
                 if count > 1:
-                    raise errors.InvalidRequest(
+                    raise errors.BadRequest(
                         "max_count cannot be greater than 1 if an fixed_ip is specified."
                     )
                 owner = self.state.ipam[spec.name].owners.get(fixed_ip)
@@ -260,7 +260,7 @@ class ServerOperations:
             name_re = re.compile(name) if name else None
             ip_re = re.compile(ip) if ip else None
         except re.error as exc:
-            raise errors.InvalidRequest(f"Invalid regular expression in filter: {exc}") from exc
+            raise errors.BadRequest(f"Invalid regular expression in filter: {exc}") from exc
         matched: list[ServerView] = []
         for record in self.state.servers.values():
             if not self._visible(ctx, record, all_tenants):

@@ -107,11 +107,11 @@ class ServerRoutes(RouteGroup):
         try:
             created, reservation_id = self.ops.create_servers(call.ctx, create)
         except errors.ImageNotFound:
-            raise errors.InvalidRequest("Can not find requested image") from None
+            raise errors.BadRequest("Can not find requested image") from None
         except errors.KeypairNotFound:
-            raise errors.InvalidRequest("Invalid key_name provided.") from None
+            raise errors.BadRequest("Invalid key_name provided.") from None
         except errors.FlavorNotFound as exc:
-            raise errors.InvalidRequest(str(exc)) from None
+            raise errors.BadRequest(str(exc)) from None
         first = created[0]
         subject = Subject(first.name, first.metadata)
         if want_reservation:
@@ -129,7 +129,7 @@ class ServerRoutes(RouteGroup):
         if call.version.at_least("2.75"):
             unknown = sorted(set(request.query) - _SERVER_QUERY)
             if unknown:
-                raise errors.InvalidRequest(
+                raise errors.BadRequest(
                     f"Invalid input for query parameters {unknown[0]}. Value: "
                     f"{request.param(unknown[0])}. Additional properties are not allowed "
                     f"({', '.join(repr(u) for u in unknown)} "
@@ -153,7 +153,7 @@ class ServerRoutes(RouteGroup):
             vm_states |= {"task-only"} if set(statuses) & _TASK_STATUSES else set()
             if not vm_states:
                 if call.version.at_least("2.38"):
-                    raise errors.InvalidRequest("Invalid status value")
+                    raise errors.BadRequest("Invalid status value")
                 return Response(200, {"servers": []})
             if "deleted" in vm_states:
                 if not ctx.is_admin:
@@ -167,7 +167,7 @@ class ServerRoutes(RouteGroup):
         sort_key = request.param("sort_key") or "created_at"
         sort_dir = request.param("sort_dir") or "desc"
         if sort_dir not in ("asc", "desc"):
-            raise errors.InvalidRequest(
+            raise errors.BadRequest(
                 f"Invalid input for query parameters sort_dir. Value: {sort_dir}. "
                 f"'{sort_dir}' is not one of ['asc', 'desc']"
             )
@@ -212,7 +212,7 @@ class ServerRoutes(RouteGroup):
         try:
             parsed = dt.datetime.fromisoformat((text or "").replace("Z", "+00:00"))
         except ValueError:
-            raise errors.InvalidRequest(f"Invalid filter field: {name}.") from None
+            raise errors.BadRequest(f"Invalid filter field: {name}.") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.UTC)
         return parsed.timestamp()
@@ -241,7 +241,7 @@ class ServerRoutes(RouteGroup):
     def update_server(self, call: Call, server_id: str) -> Response:
         body = call.request.json()
         if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
-            raise errors.InvalidRequest("'server' is a required property")
+            raise errors.BadRequest("'server' is a required property")
         allowed = {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
         if call.version.at_least("2.19"):
             allowed.add("description")
@@ -250,7 +250,7 @@ class ServerRoutes(RouteGroup):
         fields = body["server"]
         unknown = sorted(set(fields) - allowed)
         if unknown:
-            raise errors.InvalidRequest(
+            raise errors.BadRequest(
                 f"Invalid input for field/attribute server. Value: {fields}. Additional "
                 f"properties are not allowed ({', '.join(repr(u) for u in unknown)} unexpected)"
             )
@@ -277,7 +277,7 @@ class ServerRoutes(RouteGroup):
         with self.state.reading() as now:
             self.ops.get_server(call.ctx, server_id, now)
         action = next(iter(body), "") if isinstance(body, dict) else ""
-        raise errors.InvalidRequest(f"There is no such action: {action}")
+        raise errors.BadRequest(f"There is no such action: {action}")
 
     def server_ips(self, call: Call, server_id: str, network: str | None = None) -> Response:
         with self.state.reading() as now:
@@ -301,11 +301,11 @@ class ServerRoutes(RouteGroup):
     def _metadata_body(self, call: Call, key: str = "metadata") -> dict[str, str]:
         body = call.request.json()
         if not isinstance(body, dict) or not isinstance(body.get(key), dict):
-            raise errors.InvalidRequest(f"'{key}' is a required property")
+            raise errors.BadRequest(f"'{key}' is a required property")
         items = body[key]
         for name, value in items.items():
             if not isinstance(value, str) or len(value) > 255 or not 1 <= len(name) <= 255:
-                raise errors.InvalidRequest(
+                raise errors.BadRequest(
                     f"Invalid input for field/attribute {name}. Value: {value}. is not valid"
                 )
         return dict(items)
@@ -331,7 +331,7 @@ class ServerRoutes(RouteGroup):
     def set_metadata_item(self, call: Call, server_id: str, key: str) -> Response:
         items = self._metadata_body(call, "meta")
         if list(items) != [key]:
-            raise errors.InvalidRequest("Request body and URI mismatch")
+            raise errors.BadRequest("Request body and URI mismatch")
         self.ops.set_metadata(call.ctx, server_id, items, replace=False)
         return Response(200, {"meta": items})
 

@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Any
 
-from flowstack.nova_sim.errors import InvalidRequest
+from flowstack.nova_sim.errors import BadRequest
 from flowstack.nova_sim.microversion import APIVersion
 from flowstack.nova_sim.model import CreateRequest
 
@@ -54,8 +54,8 @@ _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
 
 
-def _field_error(path: str, value: Any, message: str) -> InvalidRequest:
-    return InvalidRequest(f"Invalid input for field/attribute {path}. Value: {value}. {message}")
+def _field_error(path: str, value: Any, message: str) -> BadRequest:
+    return BadRequest(f"Invalid input for field/attribute {path}. Value: {value}. {message}")
 
 
 def _is_uuid(value: str) -> bool:
@@ -71,7 +71,7 @@ def check_name(value: Any, path: str = "name") -> str:
     if not isinstance(value, str):
         raise _field_error(path, value, f"{value!r} is not of type 'string'")
     if not 1 <= len(value) <= 255 or value != value.strip() or not value.isprintable():
-        raise InvalidRequest(
+        raise BadRequest(
             "An invalid 'name' value was provided. The name must be: "
             "printable characters. Can not start or end with whitespace."
         )
@@ -126,7 +126,7 @@ def _networks(value: Any, version: APIVersion) -> str | list[dict[str, Any]]:
         if not isinstance(item, dict) or set(item) - {"uuid", "fixed_ip", "port", "tag"}:
             raise _field_error("networks", item, "Additional properties are not allowed")
         if "uuid" in item and not _is_uuid(str(item["uuid"])):
-            raise InvalidRequest(
+            raise BadRequest(
                 f"Bad networks format: network uuid is not in proper format ({item['uuid']})"
             )
         result.append(dict(item))
@@ -138,15 +138,15 @@ def _networks(value: Any, version: APIVersion) -> str | list[dict[str, Any]]:
 def parse_create(body: Any, version: APIVersion) -> tuple[CreateRequest, bool]:
     """A ``POST /servers`` body as a :class:`CreateRequest`, plus ``return_reservation_id``.
 
-    :raises InvalidRequest: with the message Nova gives for the same body.
+    :raises BadRequest: with the message Nova gives for the same body.
     """
     if not isinstance(body, dict):
-        raise InvalidRequest(f"{body!r} is not of type 'object'")
+        raise BadRequest(f"{body!r} is not of type 'object'")
     if "server" not in body:
-        raise InvalidRequest("'server' is a required property")
+        raise BadRequest("'server' is a required property")
     extra = sorted(set(body) - {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"})
     if extra:
-        raise InvalidRequest(
+        raise BadRequest(
             f"Additional properties are not allowed ({', '.join(repr(e) for e in extra)} "
             f"{'was' if len(extra) == 1 else 'were'} unexpected)"
         )
@@ -182,14 +182,12 @@ def parse_create(body: Any, version: APIVersion) -> tuple[CreateRequest, bool]:
     if not image_ref:
         bdms = server.get("block_device_mapping_v2") or server.get("block_device_mapping")
         if bdms:
-            raise InvalidRequest(
-                "Block Device Mapping is Invalid: boot from volume is not simulated."
-            )
-        raise InvalidRequest("Missing imageRef attribute")
+            raise BadRequest("Block Device Mapping is Invalid: boot from volume is not simulated.")
+        raise BadRequest("Missing imageRef attribute")
     min_count = _positive_int(server.get("min_count", 1), "min_count")
     max_count = _positive_int(server.get("max_count", min_count), "max_count")
     if min_count > max_count:
-        raise InvalidRequest("min_count must be <= max_count")
+        raise BadRequest("min_count must be <= max_count")
     groups = server.get("security_groups", [{"name": "default"}])
     if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
         raise _field_error("security_groups", groups, f"{groups!r} is not of type 'array'")
@@ -240,9 +238,9 @@ def parse_create(body: Any, version: APIVersion) -> tuple[CreateRequest, bool]:
 def parse_keypair(body: Any, version: APIVersion) -> dict[str, Any]:
     """A ``POST /os-keypairs`` body: name, public_key, type, user_id."""
     if not isinstance(body, dict) or "keypair" not in body:
-        raise InvalidRequest("'keypair' is a required property")
+        raise BadRequest("'keypair' is a required property")
     if set(body) - {"keypair"}:
-        raise InvalidRequest("Additional properties are not allowed")
+        raise BadRequest("Additional properties are not allowed")
     keypair = body["keypair"]
     if not isinstance(keypair, dict):
         raise _field_error("keypair", keypair, f"{keypair!r} is not of type 'object'")

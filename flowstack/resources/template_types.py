@@ -16,6 +16,7 @@ from typing import Any
 
 from flowstack.exceptions import TemplateError, TemplateInvalid
 from flowstack.resources.base import Resource
+from flowstack.resources.types.template_resource import STACK_ID, TemplateResource
 from flowstack.schema import attributes
 from flowstack.schema import properties as p
 from flowstack.template import Template, parse, secrecy, validate
@@ -23,7 +24,6 @@ from flowstack.template import files as template_files
 from flowstack.template import parameters as params
 
 SUFFIXES = (".yaml", ".yml", ".template", ".json")
-STACK_ID = "OS::stack_id"
 
 _PROPERTY_TYPES = {
     params.STRING: p.Schema.STRING,
@@ -68,8 +68,6 @@ def plugin_for(name: str, text: str, registry: Any) -> type[Resource]:
     An output that draws on a hidden parameter or a secret value is a
     secret attribute: it is stored encrypted, like the value it came from.
     """
-    from flowstack.resources.types.template_resource import TemplateResource
-
     tmpl = parse(text)
     properties = {key: _property(schema) for key, schema in tmpl.parameters.items()}
     outputs = {

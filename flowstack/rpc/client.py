@@ -483,9 +483,9 @@ def _local(exc: exceptions.FlowstackError) -> exceptions.FlowstackError:
     LOG.debug("flowstack-engine answered %s", exc)
     base = cls.__mro__[1]
     try:
-        return base(*exc.args, **exc.kwargs)  # type: ignore[no-any-return]
+        return base(*exc.args, **exc.kwargs)
     except Exception:  # values this version cannot take: keep the message
-        return base(exc.message)  # type: ignore[no-any-return]
+        return base(exc.message)
 
 
 def _from_remote_error(

@@ -54,6 +54,10 @@ class Field:
                 name,
                 f"must be {_JSON_NAMES[self.kind]}, not {_JSON_NAMES.get(type(value), 'that')}",
             )
+        return self._within_limits(method, name, value)
+
+    def _within_limits(self, method: str, name: str, value: Any) -> Any:
+        """``value``, of the field's kind, checked against its limits."""
         if self.max_length is not None and len(value) > self.max_length:
             raise _invalid(method, name, f"is longer than {self.max_length} characters")
         if self.minimum is not None and self.kind is list and len(value) < self.minimum:

@@ -49,7 +49,7 @@ def from_dict(data: Any) -> RequestContext:
     """The context a caller sent; :class:`InvalidRequest` names a wrong field."""
     if not isinstance(data, Mapping):
         raise exceptions.InvalidRequest("the request context is missing", field="context")
-    values = {name: data.get(name) for name in FIELDS}
+    values: dict[str, Any] = {name: data.get(name) for name in FIELDS}
     if not values["project_id"]:
         raise exceptions.InvalidRequest(
             "the request context has no project_id", field="context.project_id"

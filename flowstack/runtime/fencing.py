@@ -20,16 +20,9 @@ import sqlalchemy as sa
 from flowstack import exceptions
 from flowstack.db import models
 from flowstack.db.session import Database
+from flowstack.exceptions import FencedOut
 
 _FLOWS = models.Flow.__table__
-
-
-class FencedOut(exceptions.FlowstackError):
-    """This runner's claim on the flow was taken over; it must stop writing.
-
-    Deliberately not a TaskFlow StorageFailure: TaskFlow retries those (three
-    times, five seconds apart), and a fenced write must fail at once.
-    """
 
 
 @dataclasses.dataclass

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from flowstack.exceptions import TemplateError
+from flowstack.exceptions import ResolutionError, TemplateError
 from flowstack.schema.properties import DEFERRED, contains_deferred, kind_of
 from flowstack.template import paths
 from flowstack.template.versions import FEATURES, Version
@@ -63,19 +63,6 @@ FAN_OUT = "__flowstack_members__"
 """Key of an attribute value that spreads over a group's members (see GetAttr)."""
 
 
-class ResolutionError(Exception):
-    """A function cannot produce a value; ``path`` is the place of the call."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.message = message
-
-    def error(self) -> TemplateError:
-        """This problem as a TemplateError."""
-        return TemplateError(self.path, self.message)
-
-
 class Env(Protocol):
     """Where functions get their inputs; ``where`` is the call's place, for errors."""
 
@@ -111,7 +98,7 @@ class Function:
         raise NotImplementedError
 
     def fail(self, message: str) -> ResolutionError:
-        return ResolutionError(self.where, f"{self.name}: {message}")
+        return ResolutionError(path=self.where, reason=f"{self.name}: {message}")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from flowstack.template import paths
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):
     """Safe loader that keeps timestamps as the strings they were written as."""
 
 

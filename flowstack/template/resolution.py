@@ -56,7 +56,7 @@ class _RuntimeEnv:
             return self.context.parameters[name]
         except KeyError:
             raise functions.ResolutionError(
-                where, f"get_param: parameter {name!r} has no value"
+                path=where, reason=f"get_param: parameter {name!r} has no value"
             ) from None
 
     def ref(self, name: str, where: str) -> Any:
@@ -69,7 +69,7 @@ class _RuntimeEnv:
 
     def _known(self, name: str, where: str) -> None:
         if name not in self.template.resources:
-            raise functions.ResolutionError(where, f"resource {name!r} is not defined")
+            raise functions.ResolutionError(path=where, reason=f"resource {name!r} is not defined")
 
     def _ask(self, where: str, call: Callable[..., Any], *args: str) -> Any:
         if not self.tolerant:
@@ -77,7 +77,7 @@ class _RuntimeEnv:
         try:
             return call(*args)
         except (FlowstackError, LookupError) as exc:
-            raise functions.ResolutionError(where, str(exc)) from None
+            raise functions.ResolutionError(path=where, reason=str(exc)) from None
 
 
 def resolve_properties(

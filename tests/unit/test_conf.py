@@ -75,3 +75,10 @@ def test_a_transport_counts_as_configured_only_when_set(tmp_path: Path) -> None:
     config = tmp_path / "flowstack.conf"
     config.write_text("[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:5672/\n")
     assert rpc.transport_configured(loading.load([], config_files=[str(config)]))
+
+
+def test_the_rpc_options_default_to_the_rpc_api_address() -> None:
+    from flowstack import rpc
+    from flowstack.conf import rpc as rpc_conf
+
+    assert (rpc_conf.EXCHANGE, rpc_conf.TOPIC) == (rpc.EXCHANGE, rpc.TOPIC)

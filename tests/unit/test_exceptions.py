@@ -90,6 +90,26 @@ EXAMPLES = [
     ),
     (exceptions.EngineVersionUnsupported(method="m", version="1.1", where="x"), None),
     (exceptions.EngineInternalError(method="m", error="KeyError", request_id="req-1"), None),
+    (
+        exceptions.ResolutionError(path="outputs.ip.value", reason="get_attr: no attribute 'x'"),
+        "outputs.ip.value: get_attr: no attribute 'x'",
+    ),
+    (exceptions.FencedOut("flow f-1 was taken over (epoch 3, this runner holds 2)"), None),
+    (
+        exceptions.TaskFlowIncompatible(version="9.0", supported=">=5.9,<6.6", changed="x (y)"),
+        "TaskFlow 9.0 changed internals flowstack relies on: x (y). "
+        "Install a supported release (taskflow>=5.9,<6.6)",
+    ),
+    (exceptions.NovaError("Nova answered HTTP 500: boom"), None),
+    (exceptions.NovaTransientError("timed out"), None),
+    (exceptions.NovaUnreachable("connection refused"), None),
+    (exceptions.NovaRequestError("Invalid flavorRef"), None),
+    (exceptions.NovaNotFound("Flavor m1.huge could not be found."), None),
+    (exceptions.OctaviaError("Octavia answered HTTP 500: boom"), None),
+    (exceptions.OctaviaTransientError("timed out"), None),
+    (exceptions.OctaviaRequestError("Invalid input"), None),
+    (exceptions.OctaviaNotFound("Pool p-1 could not be found."), None),
+    (exceptions.OctaviaConflict("Load Balancer lb-1 is immutable"), None),
 ]
 IDS = [f"{type(e).__name__}-{i}" for i, (e, _) in enumerate(EXAMPLES)]
 

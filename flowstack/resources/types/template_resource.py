@@ -22,13 +22,14 @@ from flowstack import exceptions, status
 from flowstack.db import events, models, resources, stacks
 from flowstack.exceptions import TemplateError, TemplateInvalid
 from flowstack.resources import base
-from flowstack.resources.template_types import STACK_ID
 from flowstack.schema import properties as p
 from flowstack.template import Template, validate
 from flowstack.template import parameters as params
 
 STACKS = models.Stack.__table__
 RESOURCES = models.Resource.__table__
+#: The attribute every template resource has: its nested stack's id.
+STACK_ID = "OS::stack_id"
 _NAMESPACE = uuid.UUID("3e0f7b52-6a4f-4f0e-8f55-0c3c6d2a7b19")
 
 
