@@ -46,8 +46,19 @@ OPTS = [
         "max_attempts",
         default=3,
         min=1,
-        help="Claims of one flow after which it is quarantined (set aside with its "
-        "failure history, its stack marked FAILED) instead of being tried again.",
+        help="Runs of one flow that failed in a worker (raised) after which it is "
+        "quarantined: set aside with its failure history, its stack marked FAILED, "
+        "instead of being tried again. A worker killed or cut off while running a flow "
+        "is not a failed run.",
+    ),
+    cfg.IntOpt(
+        "max_stalled_takeovers",
+        default=10,
+        min=1,
+        help="Workers in a row that died while running one flow, with no step of it "
+        "finished in between, after which the flow is quarantined as a crash loop "
+        "(something in it kills its worker). Workers restarted while the flow makes "
+        "progress never count.",
     ),
 ]
 

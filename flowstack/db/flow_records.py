@@ -11,6 +11,7 @@ from sqlalchemy import orm
 
 from flowstack import exceptions
 from flowstack.db import models
+from flowstack.taskflow_adapter import schema as taskflow_schema
 
 # Flow states, as TaskFlow names them, plus PENDING before any runner took it.
 PENDING = "PENDING"
@@ -61,19 +62,28 @@ class Claim:
     attempts: int
     previous_owner: str | None
     previous_state: str
+    #: Runs that raised (a runner gave the flow back with an error).
+    failed_runs: int = 0
+    #: Consecutive takeovers from runners that died with no step finished in between.
+    stalled_takeovers: int = 0
 
 
 def claim(session: orm.Session, flow_id: str, owner: str) -> Claim:
     """Take ownership of a flow; the new epoch fences every older owner.
 
-    A flow found RUNNING under another owner was abandoned by it (killed,
-    or its claim expired): that attempt is added to the flow's error history.
+    A flow found RUNNING under another owner was abandoned by it (killed, or
+    its claim expired): that is recorded in the flow's history, but it is not
+    a failure of the flow.  It counts towards a crash loop only when no step
+    finished since the previous claim (see :func:`steps_done`).
     """
     flow = get(session, flow_id)
     epoch = flow.epoch + 1
     history = list(flow.errors or [])
-    if flow.state == RUNNING and flow.owner:
-        history.append(_error(flow.owner, "stopped before finishing (killed, or lost its claim)"))
+    lost = flow.state == RUNNING and bool(flow.owner)
+    if lost:
+        history.append(_error(flow.owner, LOST_RUNNER))
+    progress = steps_done(session, flow_id)
+    stalled = _stalled(flow.stalled_takeovers, flow.progress, progress, lost)
     result = session.execute(
         sa.update(models.Flow)
         .where(models.Flow.id == flow_id, models.Flow.epoch == flow.epoch)
@@ -83,6 +93,8 @@ def claim(session: orm.Session, flow_id: str, owner: str) -> Claim:
             attempts=models.Flow.attempts + 1,
             state=RUNNING,
             errors=history,
+            progress=progress,
+            stalled_takeovers=stalled,
             updated_at=models.utcnow(),
         ),
         execution_options={"synchronize_session": False},
@@ -97,7 +109,58 @@ def claim(session: orm.Session, flow_id: str, owner: str) -> Claim:
         attempts=flow.attempts + 1,
         previous_owner=flow.owner,
         previous_state=flow.state,
+        failed_runs=flow.failed_runs,
+        stalled_takeovers=stalled,
     )
+
+
+#: What a flow's history says of a runner that stopped without finishing it.
+LOST_RUNNER = "stopped before finishing (killed, or lost its claim)"
+
+
+def steps_done(db: orm.Session | sa.Connection, flow_id: str) -> int:
+    """How many of the flow's steps have finished (run or reverted): its progress."""
+    atoms = taskflow_schema.TABLES.atomdetails
+    return int(
+        db.execute(
+            sa.select(sa.func.count())
+            .select_from(atoms)
+            .where(atoms.c.parent_uuid == flow_id, atoms.c.state.in_(_DONE_STEP_STATES))
+        ).scalar()
+        or 0
+    )
+
+
+_DONE_STEP_STATES = ("SUCCESS", "REVERTED")
+
+
+def _stalled(before: int, progress_before: int, progress: int, lost: bool) -> int:
+    """Consecutive takeovers from dead runners that had finished no step."""
+    if progress > progress_before:
+        return 0  # the flow moved on: whatever killed its runners is not the flow
+    return before + 1 if lost else before
+
+
+def give_back(connection: sa.Connection, flow_id: str, epoch: int, owner: str, error: str) -> bool:
+    """A run that raised hands its flow back (PENDING) with the error: a failed run.
+
+    Compare-and-set on the epoch: a runner that lost the flow meanwhile changes
+    nothing.  Returns whether it was given back.
+    """
+    history = connection.execute(sa.select(_TABLE.c.errors).where(_TABLE.c.id == flow_id)).scalar()
+    result = connection.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id == flow_id, _TABLE.c.epoch == epoch)
+        .values(
+            state=PENDING,
+            owner=None,
+            failed_runs=_TABLE.c.failed_runs + 1,
+            last_error=error,
+            errors=[*(history or []), _error(owner, error)],
+            updated_at=models.utcnow(),
+        )
+    )
+    return result.rowcount == 1
 
 
 def finish(
@@ -132,14 +195,28 @@ def unfinished(connection: sa.Connection) -> Sequence[sa.Row]:
 
 
 def release_for_repost(
-    connection: sa.Connection, flow_id: str, epoch: int, reason: str, owner: str | None
+    connection: sa.Connection,
+    flow_id: str,
+    epoch: int,
+    reason: str,
+    owner: str | None,
+    *,
+    lost: bool = False,
 ) -> bool:
     """Take a flow back from a gone owner so that it can be posted again.
 
     Bumps the epoch (compare-and-set): of several reapers only one wins,
-    and the gone owner, should it come back, is fenced out.
+    and the gone owner, should it come back, is fenced out.  ``lost``: the
+    owner died while running it (counted as a takeover, like in :func:`claim`).
     """
-    history = connection.execute(sa.select(_TABLE.c.errors).where(_TABLE.c.id == flow_id)).scalar()
+    row = connection.execute(
+        sa.select(_TABLE.c.errors, _TABLE.c.progress, _TABLE.c.stalled_takeovers).where(
+            _TABLE.c.id == flow_id
+        )
+    ).first()
+    if row is None:
+        return False
+    progress = steps_done(connection, flow_id)
     result = connection.execute(
         sa.update(_TABLE)
         .where(_TABLE.c.id == flow_id, _TABLE.c.epoch == epoch)
@@ -147,7 +224,9 @@ def release_for_repost(
             epoch=epoch + 1,
             state=PENDING,
             owner=None,
-            errors=[*(history or []), _error(owner, reason)],
+            errors=[*(row.errors or []), _error(owner, reason)],
+            progress=progress,
+            stalled_takeovers=_stalled(row.stalled_takeovers, row.progress, progress, lost),
             updated_at=models.utcnow(),
         )
     )
@@ -161,6 +240,16 @@ def operator_entry(reason: str) -> dict[str, Any]:
 
 def _error(owner: str | None, error: str) -> dict[str, Any]:
     return {"at": models.utcnow().isoformat() + "Z", "owner": owner, "error": error}
+
+
+def current_for_stack(db: orm.Session | sa.Connection, stack_id: str) -> str | None:
+    """The stack's most recent flow: the one whose outcome its status follows."""
+    return db.execute(
+        sa.select(_TABLE.c.id)
+        .where(_TABLE.c.stack_id == stack_id)
+        .order_by(_TABLE.c.created_at.desc())
+        .limit(1)
+    ).scalar()
 
 
 def for_stack(session: orm.Session, stack_id: str) -> Sequence[models.Flow]:

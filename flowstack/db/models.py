@@ -131,7 +131,13 @@ class Flow(Base):
     state: Mapped[str] = mapped_column(sa.String(32))
     owner: Mapped[str | None] = mapped_column(sa.String(NAME_LEN))
     epoch: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Claims (every runner that took the flow), runs that raised, and
+    # consecutive takeovers from dead runners with no step finished in between.
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed_runs: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    stalled_takeovers: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # Steps finished when the flow was last claimed (tells progress from a crash loop).
+    progress: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     # Every failed attempt: [{"at", "owner", "error"}], for quarantine and operators.
     errors: Mapped[Any | None] = mapped_column(Json)

@@ -79,7 +79,16 @@ def start(db: Any, rt: Runtime, group: Any, *, check: bool = False) -> str | Non
         stacks.update_template(
             db, group.id, nested.with_members(row.template, group.member_type, names)
         )
-    groups.update(db, group.id, active_flow_id=flow_id, next_index=group.next_index + adding)
+    # Every convergence starts by asking the cloud about the members
+    # (CheckMembers): the group counts as checked from now, so the periodic
+    # check comes one interval later, not at the reaper's next pass.
+    groups.update(
+        db,
+        group.id,
+        active_flow_id=flow_id,
+        next_index=group.next_index + adding,
+        last_checked_at=models.utcnow(),
+    )
     if adding or removing:
         # A health check alone leaves the stack's status (and event list) alone.
         reason = f"Converging to {desired} member(s): +{adding} -{removing}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from typing import Any
@@ -35,26 +36,47 @@ FENCED = "FENCED"  # another runner took the flow over: this one stopped writing
 QUARANTINED = flows.QUARANTINED
 
 
+@dataclasses.dataclass(frozen=True)
+class QuarantineLimits:
+    """When a flow is set aside instead of being run again.
+
+    ``failed_runs``: runs that raised (the flow itself keeps failing);
+    ``stalled_takeovers``: runners that died in a row with no step finished in
+    between (a crash loop).  A runner killed while the flow progresses is not
+    the flow's failure and never counts.
+    """
+
+    failed_runs: int
+    stalled_takeovers: int
+
+
 def run(
-    rt: Runtime, flow_id: str, owner: str | None = None, *, max_attempts: int | None = None
+    rt: Runtime,
+    flow_id: str,
+    owner: str | None = None,
+    *,
+    limits: QuarantineLimits | None = None,
 ) -> str:
     """Claim the flow and run it from its persisted state to its end.
 
     Returns the final TaskFlow state, ``FENCED`` when another runner took the
     flow over meanwhile (nothing was written after that), or ``QUARANTINED``
-    when the flow had already been attempted ``max_attempts`` times.
+    when the flow reached one of ``limits``.
 
     A flow that fails reverts and ends REVERTED (its lifecycle task has
     recorded why on the stack); that is an outcome, not an error here.  A
     flow TaskFlow leaves unfinished is loaded again and resumed
-    (:mod:`flowstack.taskflow_adapter.resume`).
+    (:mod:`flowstack.taskflow_adapter.resume`).  An error escaping the run
+    (the database went away...) hands the flow back as a failed run before
+    it is raised, so the next runner can tell it from a crash.
     """
     owner = owner or owner_name()
     with rt.db.writer() as session:
         claim = flows.claim(session, flow_id, owner)
     fence = Fence(flow_id, claim.epoch)
-    if max_attempts is not None and claim.attempts > max_attempts:
-        quarantine(rt, claim, fence, owner)
+    why = _quarantine_reason(claim, limits)
+    if why is not None:
+        quarantine(rt, claim, fence, owner, why)
         return QUARANTINED
     rt.fences.hold(claim.stack_id, fence)
     follow_up = None
@@ -77,10 +99,38 @@ def run(
         except FencedOut:
             return FENCED
         return state
+    except FencedOut:
+        return FENCED
+    except Exception as exc:
+        _give_back(rt, claim, owner, exc)
+        raise
     finally:
         rt.fences.release(claim.stack_id, fence)
         if follow_up is not None:
             start_recorded(rt, follow_up)
+
+
+def _quarantine_reason(claim: flows.Claim, limits: QuarantineLimits | None) -> str | None:
+    if limits is None:
+        return None
+    if claim.failed_runs >= limits.failed_runs:
+        return f"failed in {claim.failed_runs} run(s)"
+    if claim.stalled_takeovers >= limits.stalled_takeovers:
+        return (
+            f"its runner died {claim.stalled_takeovers} times in a row without finishing "
+            "a step (a crash loop)"
+        )
+    return None
+
+
+def _give_back(rt: Runtime, claim: flows.Claim, owner: str, exc: Exception) -> None:
+    """Record a run that raised as a failed run (best effort: the database may be gone)."""
+    error = f"{type(exc).__name__}: {exc}"
+    try:
+        with rt.db.write_connection() as connection:
+            flows.give_back(connection, claim.flow_id, claim.epoch, owner, error)
+    except Exception:
+        LOG.warning("Could not record the failed run of flow %s", claim.flow_id, exc_info=True)
 
 
 def start_recorded(rt: Runtime, flow_id: str) -> None:
@@ -102,8 +152,12 @@ def _settle_stack(connection: Any, claim: flows.Claim, state: str, error: str | 
 
     The lifecycle tasks set the final status; when they could not (the
     revert itself failed, e.g. the database went away mid-rollback), the
-    stack is marked FAILED here with what the flow ended with.
+    stack is marked FAILED here with what the flow ended with.  Only the
+    stack's current flow may do that: a delete started right after a create
+    completed is the stack's business, not the create flow's.
     """
+    if flows.current_for_stack(connection, claim.stack_id) != claim.flow_id:
+        return
     row = stacks.status_of(connection, claim.stack_id)
     if row is None or row.status != status.IN_PROGRESS:
         return
@@ -121,15 +175,12 @@ def _settle_stack(connection: Any, claim: flows.Claim, state: str, error: str | 
         events.add(connection, claim.stack_id, row.action, status.FAILED, reason)
 
 
-def quarantine(rt: Runtime, claim: flows.Claim, fence: Fence, owner: str) -> None:
-    """Set a flow aside after too many attempts; its stack says so and why."""
+def quarantine(rt: Runtime, claim: flows.Claim, fence: Fence, owner: str, why: str) -> None:
+    """Set a flow aside; its stack says so and why (when it is the stack's current flow)."""
     with rt.db.reader() as session:
         history = flows.get(session, claim.flow_id).errors or []
     last = history[-1]["error"] if history else "no error recorded"
-    reason = (
-        f"Flow {claim.flow_id} quarantined after {claim.attempts - 1} failed attempts "
-        f"(last: {last}); an operator can resume it"
-    )
+    reason = f"Flow {claim.flow_id} quarantined: {why} (last: {last}); an operator can resume it"
     LOG.error("%s", reason)
     action = {"delete": status.DELETE, converge.OPERATION: status.UPDATE}.get(
         claim.operation, status.CREATE
@@ -137,8 +188,9 @@ def quarantine(rt: Runtime, claim: flows.Claim, fence: Fence, owner: str) -> Non
     with rt.db.write_connection() as connection:
         fence.check(connection)
         flows.finish(connection, claim.flow_id, QUARANTINED, reason, owner=owner)
-        stacks.set_status(connection, claim.stack_id, action, status.FAILED, reason)
-        events.add(connection, claim.stack_id, action, status.FAILED, reason)
+        if flows.current_for_stack(connection, claim.stack_id) == claim.flow_id:
+            stacks.set_status(connection, claim.stack_id, action, status.FAILED, reason)
+            events.add(connection, claim.stack_id, action, status.FAILED, reason)
         if claim.operation == converge.OPERATION:
             converge.finish(connection, rt, claim.stack_id, claim.flow_id, QUARANTINED)
 

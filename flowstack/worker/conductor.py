@@ -47,7 +47,10 @@ class FlowConductor(JobConductor):
         self._board = board
         self._expiry = conf.jobboard.claim_expiry
         self._heartbeat = conf.jobboard.heartbeat_interval
-        self._max_attempts = conf.jobboard.max_attempts
+        self._limits = runner.QuarantineLimits(
+            failed_runs=conf.jobboard.max_attempts,
+            stalled_takeovers=conf.jobboard.max_stalled_takeovers,
+        )
 
     def run_job(self, job: Any) -> bool:
         """Run the job's flow; True consumes the job, False gives it back."""
@@ -68,9 +71,7 @@ class FlowConductor(JobConductor):
                 on_lost=lambda: self._rt.fences.revoke_flow(flow_id),
             )
             with keeper:
-                outcome = runner.run(
-                    self._rt, flow_id, owner=self.name, max_attempts=self._max_attempts
-                )
+                outcome = runner.run(self._rt, flow_id, owner=self.name, limits=self._limits)
         except Exception:
             LOG.exception("Running flow %s failed in this worker; giving the job back", flow_id)
             return False

@@ -45,7 +45,14 @@ def reap(rt: Runtime, board: Any, *, dead_after: float, grace: float) -> list[st
                 continue
             reason = "never claimed and no job (lost between the database and the jobboard)"
         with rt.db.write_connection() as connection:
-            won = flows.release_for_repost(connection, flow.id, flow.epoch, reason, flow.owner)
+            won = flows.release_for_repost(
+                connection,
+                flow.id,
+                flow.epoch,
+                reason,
+                flow.owner,
+                lost=flow.state == flows.RUNNING,
+            )
         if won:
             jobboard.post_flow(board, flow.id)
             LOG.warning("Re-posted flow %s: %s", flow.id, reason)

@@ -1,9 +1,10 @@
 """Work that no worker can finish is set aside; work no worker is there for waits.
 
-* A flow whose every worker dies is quarantined after ``[jobboard]
-  max_attempts`` claims, with one entry per failed attempt in its history,
-  and its stack is CREATE_FAILED naming the quarantine: it does not cycle
-  through fresh workers forever.
+* A flow whose workers die in a row at the same step is quarantined after
+  ``[jobboard] max_stalled_takeovers`` such deaths, with one entry per
+  attempt in its history, and its stack is CREATE_FAILED naming the
+  quarantine: it does not cycle through fresh workers forever.  Workers
+  killed while a flow progresses are not its failure, however many.
 * With no worker running, an accepted stack stays CREATE_IN_PROGRESS with
   its job on the board (also after its only worker was killed and the claim
   lapsed), and the next worker to start picks it up and completes it.
@@ -20,7 +21,7 @@ from tests.functional.crash.harness import Deployment, eventually
 pytestmark = pytest.mark.slow
 
 CLAIM_EXPIRY = 3.0
-MAX_ATTEMPTS = 2
+MAX_STALLED = 2
 
 POISON = """
 heat_template_version: 2018-08-31
@@ -44,16 +45,23 @@ resources:
 
 
 def test_a_flow_killing_every_worker_is_quarantined(deployment: Deployment) -> None:
+    """Its workers die in a row at the same step: a crash loop, set aside with its history.
+
+    The first worker gets as far as booting ``early`` before it dies: that
+    was progress, so its death does not count.  The next ones die with no
+    step finished; after ``max_stalled_takeovers`` of them, the flow is
+    quarantined instead of being handed to yet another worker.
+    """
     sim = deployment.start_sim(build_delay=0.5)
-    deployment.configure(jobboard={"max_attempts": MAX_ATTEMPTS})
+    deployment.configure(jobboard={"max_stalled_takeovers": MAX_STALLED})
     (worker,) = deployment.start_workers(1)
     stack_id, flow_id = deployment.create_stack("poison", POISON)
 
     victims = []
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for attempt in range(1, MAX_STALLED + 2):
         eventually(
             lambda w=worker: deployment.flow(flow_id).owner == w.name,
-            CLAIM_EXPIRY + 10,
+            CLAIM_EXPIRY + 30,
             f"attempt {attempt} to be claimed by {worker.label}",
         )
         eventually(
@@ -64,41 +72,81 @@ def test_a_flow_killing_every_worker_is_quarantined(deployment: Deployment) -> N
                 # flow is quarantined, nobody would adopt the server then.
                 and deployment.resources(stack_id)["early"]["physical_resource_id"]
             ),
-            10,
+            30,
             "the flow to be under way (slow waiting, early booted)",
         )
         deployment.kill(worker)
         victims.append(worker.name)
         (worker,) = deployment.start_workers(1)
 
-    # The next claim is one too many: the flow is set aside, not run again.
-    flow = deployment.wait_flow(flow_id, "QUARANTINED", timeout=CLAIM_EXPIRY + 10)
+    # The next claim finds a crash loop: the flow is set aside, not run again.
+    flow = deployment.wait_flow(flow_id, "QUARANTINED", timeout=CLAIM_EXPIRY + 30)
     assert flow.owner == worker.name
-    assert flow.attempts == MAX_ATTEMPTS + 1
+    assert (flow.attempts, flow.failed_runs, flow.stalled_takeovers) == (
+        MAX_STALLED + 2,
+        0,
+        MAX_STALLED,
+    )
     history = flow.errors
     assert [e["owner"] for e in history] == [*victims, worker.name], history
     assert all("stopped before finishing" in e["error"] for e in history[:-1]), history
-    assert f"quarantined after {MAX_ATTEMPTS} failed attempts" in history[-1]["error"]
+    assert f"died {MAX_STALLED} times in a row without finishing a step" in history[-1]["error"]
     assert flow.last_error == history[-1]["error"]
 
     stack = deployment.stack(stack_id)
     assert stack["stack_status"] == "CREATE_FAILED"
     assert "quarantined" in stack["stack_status_reason"]
+    assert "crash loop" in stack["stack_status_reason"]
     assert flow_id in stack["stack_status_reason"]
-    eventually(lambda: flow_id not in deployment.jobs(), 10, "the job to be consumed")
+    eventually(lambda: flow_id not in deployment.jobs(), 30, "the job to be consumed")
     # Watch past the reaper's horizon (dead_after 2 s): nobody runs it again.
     watch_until = time.monotonic() + 2.5
     while time.monotonic() < watch_until:
-        assert deployment.flow(flow_id).attempts == MAX_ATTEMPTS + 1
+        assert deployment.flow(flow_id).attempts == MAX_STALLED + 2
         assert flow_id not in deployment.jobs()
         time.sleep(0.25)
 
-    # Three workers came and went; the server was still created only once,
+    # Four workers came and went; the server was still created only once,
     # and the one that depends on the poisoned resource never.
     deployment.assert_servers_created_once(stack_id, ["early"])
     deployment.assert_no_orphans()
     assert worker.alive()
     assert sim.live_ids() == {deployment.resources(stack_id)["early"]["physical_resource_id"]}
+
+
+STEPS = "heat_template_version: 2018-08-31\nresources:\n" + "".join(
+    f"  s{n}:\n    type: OS::Heat::TestResource\n"
+    f"    properties: {{value: v{n}, action_wait_secs: {{create: 1}}}}\n"
+    + (f"    depends_on: s{n - 1}\n" if n else "")
+    for n in range(6)
+)
+
+
+def test_workers_killed_while_a_flow_progresses_never_fail_it(deployment: Deployment) -> None:
+    """More kills than any limit, each after the flow finished a step: it completes."""
+    deployment.start_sim()
+    deployment.configure(jobboard={"max_attempts": 1, "max_stalled_takeovers": 1})
+    (worker,) = deployment.start_workers(1)
+    stack_id, flow_id = deployment.create_stack("restarted", STEPS)
+    for n in range(1, 5):
+        eventually(
+            lambda n=n: (
+                deployment.resources(stack_id)[f"s{n}"]["resource_status"] == "CREATE_IN_PROGRESS"
+            ),
+            CLAIM_EXPIRY + 30,
+            f"s{n} to start",
+        )
+        deployment.kill(worker)
+        (worker,) = deployment.start_workers(1)
+    settled = eventually(
+        lambda: (s := deployment.stack(stack_id))["stack_status"] != "CREATE_IN_PROGRESS" and s,
+        CLAIM_EXPIRY + 60,
+        "the stack to settle",
+    )
+    assert settled["stack_status"] == "CREATE_COMPLETE", settled["stack_status_reason"]
+    flow = deployment.flow(flow_id)
+    assert (flow.state, flow.failed_runs, flow.stalled_takeovers) == ("SUCCESS", 0, 0)
+    assert flow.attempts == 5
 
 
 def test_accepted_work_waits_for_a_worker(deployment: Deployment, takeover) -> None:

@@ -47,14 +47,16 @@ def test_a_flow_whose_post_was_lost_is_reposted_by_the_reaper(cluster: Cluster) 
 
 
 def test_a_flow_abandoned_by_every_worker_is_quarantined(cluster: Cluster) -> None:
+    cluster.rt.conf.set_override("max_stalled_takeovers", 3, group="jobboard")
     created = cluster.service.create_stack(cluster.ctx, "poison", TEMPLATE)
-    with cluster.rt.db.writer() as session:  # three workers died on it already
+    with cluster.rt.db.writer() as session:  # three workers died on it, doing nothing
         for n in range(3):
             flows.claim(session, created["flow_id"], f"dead-{n}")
     cluster.start_worker()
     stack = cluster.wait_for("poison", _settled)
     assert stack["stack_status"] == "CREATE_FAILED"
     assert "quarantined" in stack["stack_status_reason"]
+    assert "crash loop" in stack["stack_status_reason"]
     deadline = time.monotonic() + 10
     while cluster.jobs():  # quarantined: consumed, not cycled
         assert time.monotonic() < deadline

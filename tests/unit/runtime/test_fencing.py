@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from flowstack import exceptions
 from flowstack.db import events
 from flowstack.db import flow_records as flows
 from flowstack.execution import runner
+from flowstack.taskflow_adapter import schema as taskflow_schema
 from tests.unit.conftest import Engine
 
 SLOW = """
@@ -72,28 +75,77 @@ def test_a_runner_taken_over_writes_nothing_more(engine: Engine) -> None:
     assert creates.count(("first", "CREATE_COMPLETE")) == 1  # not created twice
 
 
-def test_a_flow_abandoned_by_every_worker_is_quarantined_with_its_history(engine: Engine) -> None:
+LIMITS = runner.QuarantineLimits(failed_runs=2, stalled_takeovers=2)
+
+
+def test_runners_dying_in_a_row_with_no_progress_is_a_crash_loop(engine: Engine) -> None:
     recorder = Recorder()
     engine.route.target = recorder
     engine.service.create_stack(engine.ctx, "poison", SLOW)
-    with engine.rt.db.writer() as session:  # two workers claimed it and died
+    with engine.rt.db.writer() as session:  # two workers claimed it and died, doing nothing
         flows.claim(session, recorder.flow_id, "worker-1")
         flows.claim(session, recorder.flow_id, "worker-2")
 
-    assert runner.run(engine.rt, recorder.flow_id, owner="worker-3", max_attempts=2) == (
+    assert runner.run(engine.rt, recorder.flow_id, owner="worker-3", limits=LIMITS) == (
         runner.QUARANTINED
     )
     stack = engine.service.show_stack(engine.ctx, "poison")
     assert stack["stack_status"] == "CREATE_FAILED"
-    assert "quarantined after 2 failed attempts" in stack["stack_status_reason"]
+    assert (
+        "died 2 times in a row without finishing a step (a crash loop)"
+        in (stack["stack_status_reason"])
+    )
     with engine.rt.db.reader() as session:
         flow = flows.get(session, recorder.flow_id)
-    assert flow.state == "QUARANTINED"
+    assert (flow.state, flow.failed_runs, flow.stalled_takeovers) == ("QUARANTINED", 0, 2)
     owners = [entry["owner"] for entry in flow.errors]
     assert owners[:2] == ["worker-1", "worker-2"]
     assert all(entry["error"] for entry in flow.errors)
     # nothing was started for it
     assert set(engine.statuses("poison").values()) == {"INIT_COMPLETE"}
+
+
+def test_runners_killed_while_the_flow_progresses_never_quarantine_it(engine: Engine) -> None:
+    """Each worker finishes a step before it dies: a restart pattern, not the flow's fault."""
+    recorder = Recorder()
+    engine.route.target = recorder
+    engine.service.create_stack(engine.ctx, "busy", SLOW)
+    atoms = taskflow_schema.TABLES.atomdetails
+    for n in range(1, 6):  # more takeovers than any limit
+        with engine.rt.db.writer() as session:
+            flows.claim(session, recorder.flow_id, f"worker-{n}")
+        with engine.rt.db.write_connection() as connection:  # this worker finished a step
+            connection.execute(
+                sa.insert(atoms).values(
+                    uuid=str(uuid.uuid4()),
+                    parent_uuid=recorder.flow_id,
+                    name=f"step-{n}",
+                    atom_type="TASK_DETAIL",
+                    state="SUCCESS",
+                )
+            )
+    with engine.rt.db.writer() as session:
+        claim = flows.claim(session, recorder.flow_id, "worker-6")
+    assert (claim.failed_runs, claim.stalled_takeovers) == (0, 0)
+    assert claim.attempts == 6
+
+
+def test_runs_that_keep_raising_are_quarantined_after_the_limit(engine: Engine) -> None:
+    recorder = Recorder()
+    engine.route.target = recorder
+    engine.service.create_stack(engine.ctx, "raising", SLOW)
+    for n in (1, 2):
+        with engine.rt.db.writer() as session:
+            claim = flows.claim(session, recorder.flow_id, f"worker-{n}")
+        with engine.rt.db.write_connection() as connection:
+            assert flows.give_back(
+                connection, recorder.flow_id, claim.epoch, f"worker-{n}", "DatabaseUnavailable: x"
+            )
+    assert runner.run(engine.rt, recorder.flow_id, owner="worker-3", limits=LIMITS) == (
+        runner.QUARANTINED
+    )
+    reason = engine.service.show_stack(engine.ctx, "raising")["stack_status_reason"]
+    assert "quarantined: failed in 2 run(s) (last: DatabaseUnavailable: x)" in reason
 
 
 FAILS = """
