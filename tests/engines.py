@@ -27,6 +27,10 @@ class Redirect:
     def dispatch(self, flow_id: str) -> None:
         self.target.dispatch(flow_id)
 
+    @property
+    def in_process(self) -> bool:
+        return bool(getattr(self.target, "in_process", False))
+
 
 def local_client(
     rt: Runtime,

@@ -348,6 +348,11 @@ def delete_until_gone(
             rt, stack, plugin, loaded.type_name, status.DELETE, status.COMPLETE, ROLLBACK_DONE
         )
         return True
+    except exceptions.FencedOut:
+        # Another runner owns the flow now (or this process stopped it): it
+        # does the rollback; this one records nothing more.
+        LOG.info("Rollback of %s left to the flow's new owner", plugin.name)
+        return False
     except Exception as exc:
         reason = failures.describe(exc)
         LOG.warning(

@@ -18,10 +18,19 @@ from flowstack.runtime.container import Runtime
 from flowstack.runtime.outputs import resolve_outputs
 
 
-def _set_stack(rt: Runtime, stack_id: str, action: str, state: str, reason: str) -> None:
+def _set_stack(
+    rt: Runtime,
+    stack_id: str,
+    action: str,
+    state: str,
+    reason: str,
+    *,
+    only_if: tuple[str, str] | None = None,
+) -> None:
+    """The stack's status and its event; with ``only_if``, only from that status."""
     with rt.write(stack_id) as session:
-        stacks.set_status(session, stack_id, action, state, reason)
-        events.add(session, stack_id, action, state, reason)
+        if stacks.set_status(session, stack_id, action, state, reason, only_if=only_if):
+            events.add(session, stack_id, action, state, reason)
 
 
 def _failed_resources(rt: Runtime, stack_id: str, action: str) -> list[tuple[str, str]]:
@@ -63,7 +72,16 @@ class StackCreateLifecycle(task.Task):
             disable_rollback = row.disable_rollback
         why = why or first_failure(flow_failures)
         if disable_rollback:
-            _set_stack(rt, self.stack_id, status.CREATE, status.FAILED, why)
+            # The failed resource's task usually marked the stack CREATE_FAILED
+            # already (with the same reason): one event, not two.
+            _set_stack(
+                rt,
+                self.stack_id,
+                status.CREATE,
+                status.FAILED,
+                why,
+                only_if=(status.CREATE, status.IN_PROGRESS),
+            )
             return
         left = _failed_resources(rt, self.stack_id, status.DELETE)
         if left:

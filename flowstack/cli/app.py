@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from cliff import app, commandmanager
@@ -14,6 +15,14 @@ from flowstack.conf import loading
 from flowstack.conf import rpc as rpc_conf
 
 VERSION = flowstack.__version__
+#: Seconds an interrupted command gives its flows to stop at their next step.
+STOP_TIMEOUT = 30.0
+INTERRUPTED = 130  # 128 + SIGINT, what shells expect
+AFTER_QUIT = (
+    "Flows left running: `flowstack flow list --state RUNNING` shows them; "
+    "`flowstack flow resume FLOW` continues one, `flowstack stack delete STACK` "
+    "removes what it created.\n"
+)
 
 
 class FlowstackApp(app.App):
@@ -98,9 +107,45 @@ class FlowstackApp(app.App):
         return result or self.exit_code
 
     def clean_up(self, cmd, result, err) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if isinstance(err, KeyboardInterrupt) and client.running_flows():
+            self._stop_interrupted(client)
+            client.close(wait=False)
+            return
+        client.close()
+
+    def _stop_interrupted(self, client: CommandClient) -> None:
+        """Ctrl-C while flows run in this process: stop them where they are, saved.
+
+        Each stops at its next step and is handed back, so that a later
+        command continues it (``flow resume``) or removes what it created
+        (``stack delete``).  A second Ctrl-C quits at once: the flows stay
+        owned by this process, and once it is gone any later command may take
+        them over just the same.
+        """
+        out = self.stderr
+        out.write(
+            "\nInterrupted: stopping the running flow(s) at their next step; each is saved "
+            "in the database (Ctrl-C again quits at once).\n"
+        )
+        out.flush()
+        try:
+            stopped = client.stop_flows(STOP_TIMEOUT)
+        except KeyboardInterrupt:
+            out.write(AFTER_QUIT)
+            out.flush()
+            os._exit(INTERRUPTED)
+        for flow_id in stopped:
+            stack = client.show_flow(flow_id).get("stack_name") or "?"
+            out.write(
+                f"Stopped flow {flow_id} of stack {stack}: `flowstack flow resume {flow_id}` "
+                f"continues it; `flowstack stack delete {stack}` removes what it created.\n"
+            )
+        if client.running_flows():  # did not stop in time: left to later commands
+            out.write(AFTER_QUIT)
+        out.flush()
 
 
 def main(argv: list[str] | None = None) -> int:

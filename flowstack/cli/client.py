@@ -52,7 +52,9 @@ class CommandClient:
         *,
         join_flow: Callable[[str, float | None], str | None] | None = None,
         simulator: Callable[[], Any] | None = None,
-        close: Callable[[], None] | None = None,
+        close: Callable[..., None] | None = None,
+        stop_flows: Callable[[float], list[str]] | None = None,
+        running_flows: Callable[[], list[str]] | None = None,
         default_timeout_mins: int = 60,
         poll_interval: float = 0.5,
     ) -> None:
@@ -63,6 +65,8 @@ class CommandClient:
         self._join_flow = join_flow
         self._simulator = simulator
         self._close = close
+        self._stop_flows = stop_flows
+        self._running_flows = running_flows
         self.default_timeout_mins = default_timeout_mins
         self.poll_interval = poll_interval
         self._flow_stacks: dict[str, str] = {}  # flow id -> stack id, for wait_flow
@@ -92,14 +96,25 @@ class CommandClient:
             join_flow=local.wait_flow,
             simulator=local.rt.clients.embedded_simulator,
             close=local.close,
+            stop_flows=local.stop_flows,
+            running_flows=local.dispatcher.running,
             default_timeout_mins=conf.engine.stack_timeout_mins,
         )
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Release the engine; embedded, by default once this process's flows ended."""
         if self._close is not None:
-            self._close()
+            self._close(wait=wait)
         else:
             self.engine.close()
+
+    def running_flows(self) -> list[str]:
+        """The flows running in this process (none over RPC)."""
+        return self._running_flows() if self._running_flows is not None else []
+
+    def stop_flows(self, timeout: float) -> list[str]:
+        """Stop this process's flows at their next step, saved (see LocalEngine.stop_flows)."""
+        return self._stop_flows(timeout) if self._stop_flows is not None else []
 
     def __getattr__(self, name: str) -> Any:
         """``client.show_stack("web")`` is ``engine.show_stack(ctx, "web")``."""
@@ -139,6 +154,11 @@ class CommandClient:
             time.sleep(self.poll_interval)
             stack = self.engine.show_stack(self.ctx, stack_id)
         return str(stack["stack_status"])
+
+    @property
+    def runs_flows_here(self) -> bool:
+        """Whether flows run in this process (embedded): the command must see them end."""
+        return self._join_flow is not None
 
     def embedded_simulator(self) -> Any:
         """The Nova simulator running in this process, or None (a real Nova, or RPC)."""

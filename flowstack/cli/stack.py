@@ -73,17 +73,19 @@ class CreateStack(show.ShowOne):
         if parsed_args.wait:
             # Progress goes to stderr so that `-f json` output stays parseable.
             progress.follow(client, created["id"], "CREATE", self.app.stderr)
-            client.wait_flow(created["flow_id"])
-            stack = client.show_stack(created["id"])
-            if _failed(stack):
-                self.app.stderr.write(
-                    f"Stack {stack['stack_name']} {stack['stack_status']}: "
-                    f"{stack['stack_status_reason']}\n"
-                )
-                self.app.exit_code = 1
-        else:
-            client.wait_flow(created["flow_id"])
-            stack = client.show_stack(created["id"])
+        elif not client.runs_flows_here:
+            # A deployed engine's workers create it: like Heat, answer at once.
+            return _show(client.show_stack(created["id"]))
+        client.wait_flow(created["flow_id"])
+        stack = client.show_stack(created["id"])
+        if _failed(stack):
+            # Whether or not it waited with --wait, the command saw the create
+            # fail: its exit code must not say success.
+            self.app.stderr.write(
+                f"Stack {stack['stack_name']} {stack['stack_status']}: "
+                f"{stack['stack_status_reason']}\n"
+            )
+            self.app.exit_code = 1
         return _show(stack)
 
 
@@ -124,9 +126,10 @@ class DeleteStack(command.Command):
         client = self.app.client
         failed = False
         for name in parsed_args.stacks:
+            since = progress.last_event_id(client, name) if parsed_args.wait else None
             started = client.delete_stack(name)
             if parsed_args.wait:
-                progress.follow(client, started["id"], "DELETE", self.app.stderr)
+                progress.follow(client, started["id"], "DELETE", self.app.stderr, since=since)
             client.wait_flow(started["flow_id"])
             stack = client.show_stack(started["id"])
             self.app.stdout.write(

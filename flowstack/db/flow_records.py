@@ -21,8 +21,14 @@ REVERTED = "REVERTED"
 FAILURE = "FAILURE"
 # Failed on every attempt: set aside with its history instead of cycling forever.
 QUARANTINED = "QUARANTINED"
+# Given up without finishing: an operator reverted it, or a delete took its stack over.
+ABANDONED = "ABANDONED"
 TERMINAL = frozenset({SUCCESS, REVERTED, FAILURE})
+#: Flows no runner may take again (a job left on a board for one is consumed).
+ENDED = TERMINAL | {QUARANTINED, ABANDONED}
 _TABLE = models.Flow.__table__
+#: The flows table, for callers that read a column or two.
+TABLE = _TABLE
 
 
 def create(
@@ -68,8 +74,10 @@ class Claim:
     stalled_takeovers: int = 0
 
 
-def claim(session: orm.Session, flow_id: str, owner: str) -> Claim:
+def claim(session: orm.Session, flow_id: str, owner: str) -> Claim | None:
     """Take ownership of a flow; the new epoch fences every older owner.
+
+    None when the flow has ended (see :data:`ENDED`): nothing is left to run.
 
     A flow found RUNNING under another owner was abandoned by it (killed, or
     its claim expired): that is recorded in the flow's history, but it is not
@@ -77,6 +85,8 @@ def claim(session: orm.Session, flow_id: str, owner: str) -> Claim:
     finished since the previous claim (see :func:`steps_done`).
     """
     flow = get(session, flow_id)
+    if flow.state in ENDED:
+        return None
     epoch = flow.epoch + 1
     history = list(flow.errors or [])
     lost = flow.state == RUNNING and bool(flow.owner)
@@ -86,7 +96,11 @@ def claim(session: orm.Session, flow_id: str, owner: str) -> Claim:
     stalled = _stalled(flow.stalled_takeovers, flow.progress, progress, lost)
     result = session.execute(
         sa.update(models.Flow)
-        .where(models.Flow.id == flow_id, models.Flow.epoch == flow.epoch)
+        .where(
+            models.Flow.id == flow_id,
+            models.Flow.epoch == flow.epoch,
+            models.Flow.state.not_in(ENDED),
+        )
         .values(
             owner=owner,
             epoch=epoch,
@@ -139,6 +153,45 @@ def _stalled(before: int, progress_before: int, progress: int, lost: bool) -> in
     if progress > progress_before:
         return 0  # the flow moved on: whatever killed its runners is not the flow
     return before + 1 if lost else before
+
+
+def release(connection: sa.Connection, flow_id: str, owner: str, reason: str) -> bool:
+    """Hand back a flow this runner stopped on purpose (not a failure): PENDING, no owner.
+
+    The epoch is bumped, so the stopped run can write nothing more.  Returns
+    whether this owner still held it.
+    """
+    history = connection.execute(sa.select(_TABLE.c.errors).where(_TABLE.c.id == flow_id)).scalar()
+    result = connection.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id == flow_id, _TABLE.c.owner == owner, _TABLE.c.state == RUNNING)
+        .values(
+            epoch=_TABLE.c.epoch + 1,
+            state=PENDING,
+            owner=None,
+            errors=[*(history or []), _error(owner, reason)],
+            updated_at=models.utcnow(),
+        )
+    )
+    return result.rowcount == 1
+
+
+def abandon(connection: sa.Connection, flow_id: str, epoch: int, reason: str) -> bool:
+    """Give a flow up (compare-and-set on its epoch); a runner it had can write no more."""
+    history = connection.execute(sa.select(_TABLE.c.errors).where(_TABLE.c.id == flow_id)).scalar()
+    result = connection.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id == flow_id, _TABLE.c.epoch == epoch)
+        .values(
+            epoch=epoch + 1,
+            state=ABANDONED,
+            owner=None,
+            finished_at=models.utcnow(),
+            errors=[*(history or []), operator_entry(reason)],
+            updated_at=models.utcnow(),
+        )
+    )
+    return result.rowcount == 1
 
 
 def give_back(connection: sa.Connection, flow_id: str, epoch: int, owner: str, error: str) -> bool:

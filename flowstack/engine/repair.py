@@ -12,8 +12,6 @@ when it does not apply.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from typing import Any
 
@@ -25,7 +23,7 @@ from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
 from flowstack.db import events, groups, models, resources, stacks
 from flowstack.db import flow_records as flows
-from flowstack.db import service_registry as services
+from flowstack.engine import owners
 from flowstack.execution import converge
 from flowstack.execution import flow_details as flow_records
 from flowstack.resources import template_types
@@ -35,7 +33,7 @@ from flowstack.taskflow_adapter.persistence import Backend
 
 _FLOWS = models.Flow.__table__
 ENDED = frozenset({flows.SUCCESS, flows.REVERTED, flows.FAILURE})
-ABANDONED = "ABANDONED"  # an operator reverted it instead of finishing it
+ABANDONED = flows.ABANDONED
 
 
 class Repair:
@@ -235,27 +233,8 @@ class Repair:
         raise exceptions.IllegalFlowTransition(verb=verb, flow_id=flow.id, why=why)
 
     def _refuse_if_owned(self, verb: str, flow: models.Flow) -> None:
-        if flow.state == flows.RUNNING and self._owner_alive(flow.owner):
+        if flow.state == flows.RUNNING and owners.runner_alive(self.rt, flow.owner):
             self._refuse(verb, flow, f"it is running on {flow.owner}; use `flow cancel` first")
-
-    def _owner_alive(self, owner: str | None) -> bool:
-        """Whether the owner of a RUNNING flow is still there to finish it."""
-        if not owner:
-            return False
-        with self.rt.db.read_connection() as connection:
-            if owner in services.alive(connection, self.rt.conf.worker.dead_after):
-                return True
-        # The embedded default's runner: "host:pid" of a flowstack command.
-        host, _, pid = owner.rpartition(":")
-        if host != socket.gethostname() or not pid.isdigit():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
 
     def _take_back(
         self,

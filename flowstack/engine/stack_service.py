@@ -12,14 +12,16 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
+
+import sqlalchemy as sa
 
 from flows import stack_flows
 from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
 from flowstack.db import events, groups, resources, stacks
 from flowstack.db import flow_records as flows
-from flowstack.engine import views
+from flowstack.engine import owners, views
 from flowstack.execution import flow_details as flow_records
 from flowstack.resources import template_types
 from flowstack.resources.base import StackInfo
@@ -31,11 +33,14 @@ STACK_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$")
 CustomConstraints = Mapping[str, Callable[[Any], None]]
 
 
-class Dispatcher:
-    """Protocol of the object that runs persisted flows (see engine.dispatch)."""
+class Dispatcher(Protocol):
+    """What runs persisted flows (see :mod:`flowstack.execution.dispatch`)."""
 
-    def dispatch(self, flow_id: str) -> None:  # pragma: no cover - protocol
-        raise NotImplementedError
+    #: True when flows run in this process: a PENDING flow is one nobody runs.
+    in_process: bool
+
+    def dispatch(self, flow_id: str) -> None:
+        """Run or post the flow; it is persisted already."""
 
 
 class StackService:
@@ -206,15 +211,16 @@ class StackService:
         scaling: the groups are locked, marked DELETING (so no trigger starts
         a new convergence) and their current members planned for deletion in
         one transaction, which also records the flow.
+
+        A stack whose flow nobody runs any more (its runner, a ``flowstack``
+        command, is gone, or it was stopped and left waiting in the embedded
+        default) is taken over: that flow is abandoned and the delete removes
+        whatever it had created.
         """
         with self.rt.db.reader() as session:
             row = stacks.get(session, ctx.project_id, name_or_id)
             if row.deleted_id:
                 raise exceptions.StackNotFound(name_or_id=name_or_id)
-            if row.status == status.IN_PROGRESS:
-                raise exceptions.StackBusy(
-                    name=row.name, status=status.combined(row.action, row.status)
-                )
             stack_id, data, name, files = row.id, row.template, row.name, row.files
             before = (row.action, row.status)
         tmpl = template.from_mapping(data)
@@ -222,6 +228,13 @@ class StackService:
         reason = "Stack DELETE started"
         with self.rt.db.write_connection() as connection:
             owned = groups.for_stack(connection, stack_id, lock=True)  # first: locks
+            for group in owned:
+                if group.active_flow_id and self._unattended(connection, group.active_flow_id):
+                    self._abandon(connection, ctx, group.active_flow_id, name)
+                    groups.update(connection, group.id, active_flow_id=None)
+            owned = groups.for_stack(connection, stack_id)
+            if before[1] == status.IN_PROGRESS:
+                self._take_over(connection, ctx, stack_id, name, status.combined(*before))
             scaling = [g for g in owned if g.active_flow_id]
             if scaling:
                 raise exceptions.GroupBusy(
@@ -258,6 +271,44 @@ class StackService:
         flow_records.materialise(self.rt, flow_id)
         self.dispatcher.dispatch(flow_id)
         return {**self._summary(ctx, stack_id), "flow_id": flow_id}
+
+    def _take_over(
+        self, connection: Any, ctx: RequestContext, stack_id: str, name: str, now: str
+    ) -> None:
+        """Abandon the stack's current flow if nobody runs it; else the stack is busy."""
+        flow_id = flows.current_for_stack(connection, stack_id)
+        if flow_id is None or not self._unattended(connection, flow_id):
+            raise exceptions.StackBusy(name=name, status=now)
+        self._abandon(connection, ctx, flow_id, name)
+        row = stacks.status_of(connection, stack_id)
+        events.add(
+            connection,
+            stack_id,
+            row.action,
+            row.status,
+            f"flow {flow_id} was left unfinished (nobody runs it); deleting the stack instead",
+        )
+
+    def _unattended(self, connection: Any, flow_id: str) -> bool:
+        """No runner will finish this flow: its owner is gone, or (embedded) none has it."""
+        flow = connection.execute(
+            sa.select(flows.TABLE.c.state, flows.TABLE.c.owner).where(flows.TABLE.c.id == flow_id)
+        ).first()
+        if flow is None or flow.state in flows.ENDED:
+            return True
+        if flow.state == flows.PENDING:
+            # Queued for a worker in a deployment; in this process nobody would run it.
+            return self.dispatcher.in_process
+        return not owners.runner_alive(self.rt, flow.owner)
+
+    def _abandon(self, connection: Any, ctx: RequestContext, flow_id: str, name: str) -> None:
+        epoch = connection.execute(
+            sa.select(flows.TABLE.c.epoch).where(flows.TABLE.c.id == flow_id)
+        ).scalar()
+        who = ctx.user_id or f"project {ctx.project_id}"
+        reason = f"abandoned: nobody runs it any more; stack {name} deleted by {who}"
+        if epoch is not None and not flows.abandon(connection, flow_id, epoch, reason):
+            raise exceptions.StackBusy(name=name, status="changing")
 
     # -- queries ---------------------------------------------------------------------------
 

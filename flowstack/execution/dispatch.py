@@ -8,6 +8,7 @@ flow is already persisted before it is dispatched.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from oslo_log import log as logging
@@ -25,6 +26,9 @@ class JobboardDispatcher:
     A post that fails leaves the flow PENDING in the database; the workers'
     reaper posts it again, so accepted work is never lost.
     """
+
+    #: A PENDING flow waits for a worker to claim it.
+    in_process = False
 
     def __init__(self, board: Any) -> None:
         self._board = board
@@ -48,6 +52,9 @@ def for_service(rt: Runtime) -> JobboardDispatcher | InProcessDispatcher:
 
 class InProcessDispatcher:
     """Runs each flow in a thread of this process (the embedded default)."""
+
+    #: Flows wait for nobody else: a PENDING flow here is one nobody will run.
+    in_process = True
 
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
@@ -83,8 +90,16 @@ class InProcessDispatcher:
         with self._lock:
             return self._outcomes.get(flow_id)
 
-    def wait_all(self) -> None:
+    def running(self) -> list[str]:
+        """The flows whose threads are still running."""
+        with self._lock:
+            return [flow_id for flow_id, thread in self._threads.items() if thread.is_alive()]
+
+    def wait_all(self, timeout: float | None = None) -> bool:
+        """Wait for every flow's thread to end (at most ``timeout`` s); whether they all did."""
         with self._lock:
             threads = list(self._threads.values())
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:
-            thread.join()
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)

@@ -73,6 +73,8 @@ def run(
     owner = owner or owner_name()
     with rt.db.writer() as session:
         claim = flows.claim(session, flow_id, owner)
+        if claim is None:  # it ended meanwhile (a job left on a board, a late dispatch)
+            return flows.get(session, flow_id).state
     fence = Fence(flow_id, claim.epoch)
     why = _quarantine_reason(claim, limits)
     if why is not None:
@@ -85,6 +87,9 @@ def run(
         state, error = resume.run_to_end(
             lambda: _load(rt, backend, flow_id), flow_id, stop=lambda: fence.lost
         )
+        if fence.stopped:
+            LOG.info("Flow %s stopped at its last step: %s", flow_id, fence.stopped)
+            return FENCED
         if fence.lost:
             LOG.warning("Flow %s was taken over by another runner; this one stopped", flow_id)
             return FENCED

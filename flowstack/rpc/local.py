@@ -14,6 +14,7 @@ call is written twice (client, manager), never as a forwarder.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 
@@ -21,8 +22,9 @@ import oslo_messaging
 from oslo_config import cfg
 from oslo_context import context as oslo_context
 
-from flowstack.db import migration
+from flowstack.db import flow_records, migration
 from flowstack.engine import Engine
+from flowstack.execution import runner
 from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.resources.constraints import nova_constraints
 from flowstack.rpc.client import EngineClient
@@ -31,6 +33,8 @@ from flowstack.rpc.serializer import RequestContextSerializer
 from flowstack.runtime.container import Runtime
 
 _SERIALIZER = RequestContextSerializer()
+#: A flow's history entry when its command was interrupted (Ctrl-C).
+STOPPED = "stopped by Ctrl-C: saved at its last step, waiting to be resumed"
 
 
 class LocalChannel:
@@ -102,6 +106,36 @@ class LocalEngine:
         """Block until the flow's thread ends; its outcome, or None on timeout."""
         return self.dispatcher.wait(flow_id, timeout)
 
-    def close(self) -> None:
-        self.dispatcher.wait_all()
+    def stop_flows(self, timeout: float) -> list[str]:
+        """Stop this process's running flows at their next step; the ones stopped.
+
+        Each stops as if another runner had taken it over (its fence is
+        revoked: it writes and does nothing more), then is handed back
+        PENDING with a note in its history, so that ``flow resume`` (or a
+        ``stack delete``) takes it from its last persisted step.  A flow that
+        does not stop within ``timeout`` stays owned by this process; once
+        the process is gone, any later command may take it over.
+        """
+        running = self.dispatcher.running()
+        # The stopped steps fail on their next write, which TaskFlow reports at
+        # length; that is the point, not an error worth a traceback here.
+        for noisy in ("taskflow", "oslo_utils.excutils"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
+        for flow_id in running:
+            self.rt.fences.revoke_flow(flow_id, STOPPED)
+        self.dispatcher.wait_all(timeout)
+        stopped = []
+        owner = runner.owner_name()
+        for flow_id in running:
+            if flow_id in self.dispatcher.running():
+                continue
+            with self.rt.db.write_connection() as connection:
+                if flow_records.release(connection, flow_id, owner, STOPPED):
+                    stopped.append(flow_id)
+        return stopped
+
+    def close(self, *, wait: bool = True) -> None:
+        """Release everything; by default after the flows running here have ended."""
+        if wait:
+            self.dispatcher.wait_all()
         self.rt.close()

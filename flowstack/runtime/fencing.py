@@ -30,6 +30,8 @@ class Fence:
     flow_id: str
     epoch: int
     lost: bool = False
+    #: Why this process stopped the flow itself (Ctrl-C), if it did.
+    stopped: str | None = None
 
     def check(self, connection: sa.Connection) -> None:
         """Raise FencedOut unless the flow is still at this fence's epoch.
@@ -79,8 +81,10 @@ class Fence:
         if row.cancel_requested:
             raise exceptions.FlowCancelled(flow_id=self.flow_id, by=row.cancel_requested)
 
-    def revoke(self) -> None:
-        """The jobboard says the claim is gone: stop before the next write."""
+    def revoke(self, stopped: str | None = None) -> None:
+        """The claim is gone (the jobboard says so), or ``stopped`` says why this
+        process stops the flow itself: either way, stop before the next write."""
+        self.stopped = stopped
         self.lost = True
 
     def _compare(self, current: int | None) -> None:
@@ -117,8 +121,8 @@ class Fences:
         with self._lock:
             return bool(self._by_stack)
 
-    def revoke_flow(self, flow_id: str) -> None:
+    def revoke_flow(self, flow_id: str, stopped: str | None = None) -> None:
         with self._lock:
             for fence in self._by_stack.values():
                 if fence.flow_id == flow_id:
-                    fence.revoke()
+                    fence.revoke(stopped)

@@ -29,7 +29,7 @@ from flowstack.taskflow_adapter.conductor import JobConductor
 from flowstack.worker.claim_keeper import ClaimKeeper
 
 LOG = logging.getLogger(__name__)
-FINISHED = frozenset({*runner.TERMINAL_STATES, runner.QUARANTINED})
+FINISHED = frozenset({*runner.TERMINAL_STATES, *flows.ENDED})
 
 
 class FlowConductor(JobConductor):
@@ -85,4 +85,4 @@ class FlowConductor(JobConductor):
                 state = flows.get(session, flow_id).state
             except exceptions.FlowNotFound:
                 return True
-        return state in flows.TERMINAL or state == flows.QUARANTINED
+        return state in flows.ENDED

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from flowstack.db import migration
+from tests.unit.cli.conftest import Cli
 
 GOOD = """
 heat_template_version: 2018-08-31
@@ -43,36 +44,6 @@ resources:
   db:
     type: OS::Heat::TestResouce
 """
-
-
-class Cli:
-    def __init__(self, tmp_path: Path) -> None:
-        self.state = tmp_path / "state"
-        self.dir = tmp_path
-
-    def file(self, name: str, text: str) -> str:
-        path = self.dir / name
-        path.write_text(text)
-        return str(path)
-
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowstack.cli.app", "--state-dir", str(self.state), *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    def json(self, *args: str) -> object:
-        result = self(*args, "-f", "json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path)
 
 
 def test_stack_lifecycle_through_the_cli(cli: Cli) -> None:
@@ -279,3 +250,29 @@ def test_template_files_next_to_the_template_are_sent_with_it(cli: Cli) -> None:
     assert group["current_size"] == 2
     deleted = cli("stack", "delete", "g", "--wait")
     assert deleted.returncode == 0, deleted.stderr
+
+
+def test_failed_create_without_wait_exits_non_zero_too(cli: Cli) -> None:
+    """Embedded, the command runs the flow to its end even without --wait: it saw it fail."""
+    result = cli("stack", "create", "bad", "-t", cli.file("f.yaml", FAILING), "-f", "value")
+    assert result.returncode == 1
+    assert "ROLLBACK_COMPLETE" in result.stdout
+    assert "Stack bad ROLLBACK_COMPLETE: " in result.stderr
+
+
+def test_delete_wait_shows_the_delete_only_and_one_event_per_failure(cli: Cli) -> None:
+    template = cli.file("f.yaml", FAILING)
+    failed = cli("stack", "create", "kept", "-t", template, "--disable-rollback", "--wait")
+    assert failed.returncode == 1
+    events = cli.json("stack", "event", "list", "kept")
+    stack_failures = [
+        e
+        for e in events
+        if e["resource_name"] == "kept" and e["resource_status"] == "CREATE_FAILED"
+    ]
+    assert len(stack_failures) == 1, stack_failures
+    deleted = cli("stack", "delete", "kept", "--wait")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "CREATE_" not in deleted.stderr  # the create's events are not replayed
+    assert "Stack DELETE started" in deleted.stderr
+    assert "failed: broken" not in deleted.stderr  # a create failure is not a delete's

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.cli.test_cli import FAILING, Cli
+from tests.unit.cli.conftest import Cli
+from tests.unit.cli.test_cli import FAILING
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.cli.test_cli import Cli
+from tests.unit.cli.conftest import Cli
 
 GROUP = """
 heat_template_version: 2016-10-14

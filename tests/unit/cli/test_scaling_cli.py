@@ -18,7 +18,7 @@ from cliff import command
 from flowstack import context
 from flowstack.cli import groups, policies, scale_events, webhooks
 from flowstack.cli.client import CommandClient
-from tests.unit.cli.test_cli import Cli
+from tests.unit.cli.conftest import Cli
 
 GROUP = {
     "id": "g-1",
