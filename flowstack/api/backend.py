@@ -14,7 +14,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from flowstack import context
+from flowstack import context, exceptions
 from flowstack.api.app import Signal, current_request_id
 from flowstack.api.batching import Batcher
 from flowstack.conf import loading
@@ -53,6 +53,16 @@ def engine_signal(conf: cfg.ConfigOpts) -> tuple[Signal, Callable[[], None]]:
         engine = EngineClient.from_conf(conf)
         batcher = rpc_batches(engine)
         return batcher, lambda: (batcher.close(), engine.close())
+    if not conf.api.run_engine_in_process:
+        raise exceptions.ConfigError(
+            "flowstack-api needs a message bus to reach flowstack-engine: set transport_url "
+            "in [DEFAULT] (or, for a single-process development setup, "
+            "[api] run_engine_in_process = true)"
+        )
+    LOG.warning(
+        "flowstack-api runs its own engine in this process ([api] run_engine_in_process): "
+        "for development only; flows run here and stop with it"
+    )
     # Imported only here: it brings the whole engine (database, flows) into the process.
     from flowstack.rpc.local import LocalEngine
 

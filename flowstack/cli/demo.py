@@ -13,7 +13,6 @@ from flowstack.cli import progress
 
 DEMO_STACKS = ("demo-app", "demo-broken", "demo-servers", "demo-broken-servers")
 FAULT_MESSAGE = "No valid host was found. (injected by flowstack demo)"
-SERVER_TYPE = "OS::Nova::Server"
 
 
 def demo_template(name: str) -> str:
@@ -122,20 +121,18 @@ class Demo(command.Command):
         ]
 
     def _no_orphans(self, client: Any, simulator: Any) -> tuple[str, bool]:
-        """Servers in Nova are exactly the servers live stacks hold."""
-        held = {
-            r["physical_resource_id"]
-            for stack in client.list_stacks()
-            for r in client.list_resources(stack["id"])
-            if r["resource_type"] == SERVER_TYPE and r["resource_status"] != "DELETE_COMPLETE"
-        }
-        in_nova = {record["id"] for record in simulator.live_servers()}
+        """Servers in Nova are exactly the servers live stacks hold.
+
+        The engine's orphan report is that comparison, nested stacks included
+        (a scaling group's members, template resources): a server nobody
+        holds, or a resource whose server is gone, is an orphan.
+        """
+        orphans = client.list_orphans()
         self.app.stdout.write(
-            f"  servers in the simulator: {len(in_nova)}; "
-            f"servers held by live stacks: {len(held)}; "
-            f"ever created: {len(simulator.all_servers())}\n"
+            f"  servers in the simulator: {len(simulator.live_servers())}; "
+            f"ever created: {len(simulator.all_servers())}; orphans: {len(orphans)}\n"
         )
-        return ("no orphaned server in Nova", in_nova == held)
+        return ("no orphaned server in Nova", not orphans)
 
     def _clear_previous(self, client: Any) -> None:
         """Delete the stacks an earlier run left, so the demo can run again."""

@@ -19,6 +19,10 @@ COLUMNS = (
     "reason",
 )
 DELETE_COLUMNS = ("server_id", "server_name", "stack_name", "resource", "result")
+NONE_FOUND = (
+    "No orphans: every server flowstack tagged belongs to a live stack, and every "
+    "server a stack holds exists.\n"
+)
 #: Results that make the command fail: a server left in place, or a wrong name.
 FAILED = ("failed", "not deleted")
 
@@ -29,6 +33,9 @@ class ListOrphans(lister.Lister):
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple:
         rows = engine_call(self.app, "list_orphans")
+        if not rows and parsed_args.formatter == "table":
+            # An empty table prints nothing: say what the silence means.
+            self.app.stdout.write(NONE_FOUND)
         return COLUMNS, [tuple(r[c] for c in COLUMNS) for r in rows]
 
 

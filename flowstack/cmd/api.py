@@ -27,13 +27,12 @@ from oslo_log import log as logging
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, create_server
 
-from flowstack import exceptions
 from flowstack.api import backend, log_handoff
 from flowstack.api.app import WebhookApp, make_app
-from flowstack.cmd import gc_tuning
-from flowstack.conf import loading
+from flowstack.cmd import gc_tuning, startup
 
 LOG = logging.getLogger(__name__)
+PROG = "flowstack-api"
 PROJECT = "flowstack"
 #: Longest a shutdown waits for the requests in progress.
 DRAIN_SECS = 20.0
@@ -107,7 +106,11 @@ class ApiServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = loading.load(sys.argv[1:] if argv is None else argv)
+    return startup.run(PROG, lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
+    conf = startup.load(argv, PROG)
     logging.setup(conf, PROJECT)
     restore_logging = log_handoff.hand_off()
     try:
@@ -117,11 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(conf: cfg.ConfigOpts) -> int:
-    try:
-        signal_engine, close_engine = backend.engine_signal(conf)
-    except exceptions.FlowstackError as exc:
-        LOG.error("%s", exc)
-        return 1
+    signal_engine, close_engine = backend.engine_signal(conf)
     try:
         try:
             server = ApiServer(make_app(signal_engine, conf), conf)

@@ -31,14 +31,13 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from flowstack import exceptions
-from flowstack.cmd import gc_tuning
-from flowstack.conf import loading
+from flowstack.cmd import gc_tuning, startup
 from flowstack.conf import rpc as rpc_conf
 from flowstack.db import migration
 from flowstack.db import service_registry as services
 from flowstack.engine import Engine
 from flowstack.engine.stack_service import Dispatcher
-from flowstack.execution import dispatch
+from flowstack.execution import dispatch, recovery
 from flowstack.resources.constraints import nova_constraints
 from flowstack.rpc import client as rpc_client
 from flowstack.rpc.manager import EngineManager
@@ -46,6 +45,7 @@ from flowstack.rpc.serializer import RequestContextSerializer
 from flowstack.runtime.container import Runtime
 
 LOG = logging.getLogger(__name__)
+PROG = "flowstack-engine"
 PROJECT = "flowstack"
 
 
@@ -143,18 +143,29 @@ class EngineServer:
                     )
             except Exception:  # the database may come back; keep beating
                 LOG.warning("Could not record this engine's heartbeat", exc_info=True)
+            if getattr(self.dispatcher, "in_process", False):
+                self._resume_unattended()
             if self._stopping.wait(interval):
                 return
 
+    def _resume_unattended(self) -> None:
+        """Without a jobboard this engine is the only runner: it resumes what was left."""
+        try:
+            recovery.resume_unattended(
+                self.rt, self.dispatcher, grace=self.conf.worker.orphan_grace
+            )
+        except Exception:  # the database may come back; try again next beat
+            LOG.warning("Could not look for flows to resume", exc_info=True)
+
 
 def main(argv: list[str] | None = None) -> int:
-    conf = loading.load(sys.argv[1:] if argv is None else argv)
+    return startup.run(PROG, lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
+    conf = startup.load(argv, PROG)
     logging.setup(conf, PROJECT)
-    try:
-        engine = EngineServer(conf)
-    except exceptions.FlowstackError as exc:
-        LOG.error("%s", exc)
-        return 1
+    engine = EngineServer(conf)
 
     stopping = threading.Event()
 

@@ -22,6 +22,7 @@ from oslo_config import cfg
 from taskflow import exceptions as tf_exc
 from taskflow import states as tf_states
 
+import flowstack
 from flowstack import exceptions
 from flowstack.conf import loading
 from flowstack.db import migration, models, purge
@@ -30,6 +31,14 @@ from flowstack.db.session import Database
 from flowstack.jobboard import board as jobboard
 from flowstack.taskflow_adapter import jobs as taskflow_jobs
 
+#: What --help says (plain text: the module docstring is reStructuredText).
+DESCRIPTION = """Deployment tasks of flowstack:
+
+  flowstack-manage db sync|version
+  flowstack-manage jobboard list [--format table|json]
+  flowstack-manage service list [--format table|json]
+  flowstack-manage purge --older-than DAYS [--dry-run]
+"""
 JOB_COLUMNS = ("uuid", "name", "flow_id", "state", "owner", "claim_expires_in_s", "created_on")
 SERVICE_COLUMNS = (
     "name",
@@ -147,10 +156,17 @@ def _print(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowstack-manage",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config-file", action="append", default=[], metavar="PATH")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {flowstack.__version__}")
+    parser.add_argument(
+        "--config-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="flowstack configuration file (repeatable)",
+    )
     parser.add_argument(
         "--state-dir", metavar="PATH", help="State directory of the embedded default"
     )

@@ -17,9 +17,7 @@ import threading
 from oslo_db import api as oslo_db_api
 from oslo_log import log as logging
 
-from flowstack import exceptions
-from flowstack.cmd import gc_tuning
-from flowstack.conf import loading
+from flowstack.cmd import gc_tuning, startup
 from flowstack.db import migration
 from flowstack.db import service_registry as services
 from flowstack.execution import converge, dispatch, runner
@@ -29,6 +27,7 @@ from flowstack.worker import reaper
 from flowstack.worker.conductor import FlowConductor
 
 LOG = logging.getLogger(__name__)
+PROG = "flowstack-worker"
 KIND = "worker"
 
 
@@ -102,15 +101,19 @@ class Worker:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = loading.load(sys.argv[1:] if argv is None else argv)
+    return startup.run(PROG, lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
+    conf = startup.load(argv, PROG)
     logging.setup(conf, "flowstack")
+    rt = Runtime.from_conf(conf)
     try:
-        rt = Runtime.from_conf(conf)
         migration.check_current(rt.db)
         worker = Worker(rt, worker_name())
-    except exceptions.FlowstackError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return 1
+    except BaseException:
+        rt.close()
+        raise
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop())
     gc_tuning.freeze_startup_objects()

@@ -49,6 +49,14 @@ OPTS = [
         min=1,
         help="Requests one webhook may send at once before rate_limit_per_webhook applies.",
     ),
+    cfg.BoolOpt(
+        "run_engine_in_process",
+        default=False,
+        help="Without a message bus (transport_url), run an engine inside flowstack-api "
+        "itself, on its own database: a single-process setup for development and demos, "
+        "said so loudly at start. Off, flowstack-api refuses to start without a bus, as "
+        "flowstack-engine does.",
+    ),
     cfg.IntOpt(
         "threads",
         default=16,

@@ -23,8 +23,7 @@ from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
 from flowstack.db import events, groups, models, resources, stacks
 from flowstack.db import flow_records as flows
-from flowstack.engine import owners
-from flowstack.execution import converge
+from flowstack.execution import converge, owners
 from flowstack.execution import flow_details as flow_records
 from flowstack.resources import template_types
 from flowstack.runtime.container import Runtime

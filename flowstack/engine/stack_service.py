@@ -21,8 +21,9 @@ from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
 from flowstack.db import events, groups, resources, stacks
 from flowstack.db import flow_records as flows
-from flowstack.engine import owners, views
+from flowstack.engine import views
 from flowstack.execution import flow_details as flow_records
+from flowstack.execution import owners
 from flowstack.resources import template_types
 from flowstack.resources.base import StackInfo
 from flowstack.runtime.container import Runtime

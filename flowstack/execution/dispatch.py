@@ -13,6 +13,7 @@ from typing import Any
 
 from oslo_log import log as logging
 
+from flowstack import exceptions
 from flowstack.execution import runner
 from flowstack.jobboard import board
 from flowstack.runtime.container import Runtime
@@ -44,10 +45,15 @@ class JobboardDispatcher:
 
 
 def for_service(rt: Runtime) -> JobboardDispatcher | InProcessDispatcher:
-    """The jobboard when one is configured, else flows run in this process."""
+    """The jobboard when one is configured, else flows run in this process.
+
+    Without a jobboard a single engine is the whole deployment: it runs at
+    most ``[worker] concurrent_flows`` flows at once, and resumes the flows a
+    previous engine process left (see :mod:`flowstack.execution.recovery`).
+    """
     if rt.conf.jobboard.url:
         return JobboardDispatcher(board.open_board(rt.conf, f"engine-{runner.owner_name()}"))
-    return InProcessDispatcher(rt)
+    return InProcessDispatcher(rt, max_concurrent=rt.conf.worker.concurrent_flows)
 
 
 class InProcessDispatcher:
@@ -56,26 +62,39 @@ class InProcessDispatcher:
     #: Flows wait for nobody else: a PENDING flow here is one nobody will run.
     in_process = True
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, *, max_concurrent: int | None = None) -> None:
+        """``max_concurrent``: flows running at once (the others wait their turn)."""
         self._rt = rt
         self._threads: dict[str, threading.Thread] = {}
         self._outcomes: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_concurrent) if max_concurrent else None
 
     def dispatch(self, flow_id: str) -> None:
-        thread = threading.Thread(
-            target=self._run, args=(flow_id,), name=f"flow-{flow_id[:8]}", daemon=True
-        )
         with self._lock:
+            running = self._threads.get(flow_id)
+            if running is not None and running.is_alive():
+                return  # already running here
+            thread = threading.Thread(
+                target=self._run, args=(flow_id,), name=f"flow-{flow_id[:8]}", daemon=True
+            )
             self._threads[flow_id] = thread
         thread.start()
 
     def _run(self, flow_id: str) -> None:
+        if self._slots is not None:
+            self._slots.acquire()
         try:
             outcome = runner.run(self._rt, flow_id)
+        except exceptions.Conflict as exc:  # another runner claimed it first
+            LOG.info("Flow %s not run here: %s", flow_id, exc)
+            outcome = "FENCED"
         except Exception:  # the thread must not die silently
             LOG.exception("Running flow %s failed", flow_id)
             outcome = "ERROR"
+        finally:
+            if self._slots is not None:
+                self._slots.release()
         with self._lock:
             self._outcomes[flow_id] = outcome
 

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from importlib import metadata
 from types import FrameType
 
 from flowstack.nova_sim.config import SimulatorConfig, load_config_file
@@ -25,11 +26,20 @@ from flowstack.nova_sim.errors import SimulatorConfigError, SimulatorError
 from flowstack.nova_sim.server import NovaSimulator
 
 
+def _version() -> str:
+    """The installed distribution's version (the simulator imports nothing of flowstack)."""
+    try:
+        return metadata.version("openstack-flowstack")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowstack-nova-sim",
         description="A Nova (Compute API v2.1) simulator that python-novaclient talks to.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to bind (default 8774; 0 = any)")
     parser.add_argument("--config", metavar="FILE", help="JSON or YAML settings file")

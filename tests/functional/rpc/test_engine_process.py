@@ -51,6 +51,9 @@ class EngineProcess:
             f"call_timeout = 30\n"
             f"[engine]\n"
             f"poll_interval = 0.05\n"
+            f"[worker]\n"
+            f"service_heartbeat = 0.5\n"
+            f"orphan_grace = 1\n"
             f"[oslo_messaging_rabbit]\n"
             f"amqp_auto_delete = true\n"
         )
@@ -171,3 +174,53 @@ def test_the_engine_refuses_a_database_that_was_not_synced(tmp_path: Path) -> No
     assert engine.process is not None
     assert engine.process.wait(timeout=60) == 1
     assert "Run `flowstack-manage db sync`" in engine.log_text()
+
+
+SLOW = """
+heat_template_version: 2018-08-31
+resources:
+  first: {type: OS::Heat::TestResource, properties: {value: one}}
+  slow:
+    type: OS::Heat::TestResource
+    properties: {value: two, action_wait_secs: {create: 3}}
+    depends_on: first
+"""
+
+
+def test_an_engine_without_jobboard_resumes_what_a_killed_one_left(
+    engine_process: EngineProcess,
+) -> None:
+    """No jobboard: the engine runs flows itself, so its successor must resume them."""
+    template = engine_process.dir / "slow.yaml"
+    template.write_text(SLOW)
+    started = engine_process.cli("stack", "create", "kept", "-t", str(template), "-f", "json")
+    assert started.returncode == 0, started.stderr + engine_process.log_text()
+    stack_id = json.loads(started.stdout)["id"]
+
+    def resource(name: str) -> str:
+        listed = engine_process.cli("stack", "resource", "list", stack_id, "-f", "json")
+        rows = {r["resource_name"]: r["resource_status"] for r in json.loads(listed.stdout)}
+        return rows.get(name, "")
+
+    deadline = time.monotonic() + 60
+    while resource("slow") != "CREATE_IN_PROGRESS":
+        assert time.monotonic() < deadline, engine_process.log_text()
+        time.sleep(0.2)
+    assert engine_process.process is not None
+    engine_process.process.kill()  # the runner of the flow, with it
+    engine_process.process.wait()
+
+    engine_process.start()
+    engine_process.wait_until_serving()
+    deadline = time.monotonic() + 60
+    while True:
+        shown = json.loads(engine_process.cli("stack", "show", stack_id, "-f", "json").stdout)
+        if shown["stack_status"] != "CREATE_IN_PROGRESS":
+            break
+        assert time.monotonic() < deadline, engine_process.log_text()
+        time.sleep(0.2)
+    assert shown["stack_status"] == "CREATE_COMPLETE", shown["stack_status_reason"]
+    events = json.loads(engine_process.cli("stack", "event", "list", stack_id, "-f", "json").stdout)
+    first = [e for e in events if e["resource_name"] == "first"]
+    assert [e["resource_status"] for e in first] == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+    assert "Resuming flow" in engine_process.log_text()

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from oslo_config import cfg
 
-from flowstack import context
+from flowstack import context, exceptions
 from flowstack.api import app as api_app
 from flowstack.api import backend
 from flowstack.api.app import make_app
@@ -83,7 +83,10 @@ def test_shutdown_refuses_new_connections_and_answers_those_in_progress(
 
 def test_flowstack_api_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     config = tmp_path / "flowstack.conf"
-    config.write_text(f"[DEFAULT]\nstate_path = {tmp_path / 'state'}\n[api]\nbind_port = 0\n")
+    config.write_text(
+        f"[DEFAULT]\nstate_path = {tmp_path / 'state'}\n"
+        "[api]\nbind_port = 0\nrun_engine_in_process = true\n"
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "flowstack.cmd.api", "--config-file", str(config)],
         cwd=ROOT,
@@ -120,7 +123,10 @@ def test_flowstack_api_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 def test_the_wsgi_module_builds_the_application_from_the_environment(tmp_path: Path) -> None:
     config = tmp_path / "flowstack.conf"
-    config.write_text(f"[DEFAULT]\nstate_path = {tmp_path / 'state'}\n[api]\nmax_body_bytes = 7\n")
+    config.write_text(
+        f"[DEFAULT]\nstate_path = {tmp_path / 'state'}\n"
+        "[api]\nmax_body_bytes = 7\nrun_engine_in_process = true\n"
+    )
     probe = (
         "from flowstack.api import wsgi; "
         "print(type(wsgi.application).__name__, wsgi.application.max_body_bytes)"
@@ -187,6 +193,7 @@ def test_the_transport_decides_between_rpc_and_embedded(conf: cfg.ConfigOpts) ->
         engine = inspect.getclosurevars(signal._send).nonlocals["engine"]
         return type(engine._channel)
 
+    conf.set_override("run_engine_in_process", True, group="api")
     signal, close = backend.engine_signal(conf)  # no transport: the embedded engine
     try:
         assert channel(signal) is LocalChannel
@@ -200,7 +207,15 @@ def test_the_transport_decides_between_rpc_and_embedded(conf: cfg.ConfigOpts) ->
         close()
 
 
+def test_without_a_bus_the_api_refuses_unless_asked_to_run_an_engine(
+    conf: cfg.ConfigOpts,
+) -> None:
+    with pytest.raises(exceptions.ConfigError, match=r"\[api\] run_engine_in_process = true"):
+        backend.engine_signal(conf)
+
+
 def test_the_embedded_engine_answers_an_unknown_webhook_with_404(conf: cfg.ConfigOpts) -> None:
+    conf.set_override("run_engine_in_process", True, group="api")
     signal, close = backend.engine_signal(conf)
     try:
         with serving(make_app(signal, conf)) as client:

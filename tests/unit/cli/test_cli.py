@@ -147,7 +147,24 @@ def test_resource_types_are_listed(cli: Cli) -> None:
     assert {"OS::Heat::None", "OS::Heat::TestResource", "OS::Heat::RandomString"} <= types
 
 
+GROUP_OF_SERVERS = """
+heat_template_version: 2018-08-31
+resources:
+  asg:
+    type: OS::Heat::AutoScalingGroup
+    properties:
+      min_size: 2
+      max_size: 3
+      resource:
+        type: OS::Nova::Server
+        properties: {image: cirros, flavor: m1.tiny}
+"""
+
+
 def test_demo_runs_the_main_job(cli: Cli) -> None:
+    # The user's own servers, in a scaling group (nested stacks): not orphans.
+    mine = cli("stack", "create", "mine", "-t", cli.file("asg.yaml", GROUP_OF_SERVERS), "--wait")
+    assert mine.returncode == 0, mine.stderr
     first = cli("demo", "--build-secs", "0.2")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "CREATE_COMPLETE" in first.stdout
@@ -158,6 +175,11 @@ def test_demo_runs_the_main_job(cli: Cli) -> None:
     assert "[FAILED]" not in first.stdout
     again = cli("demo", "--build-secs", "0.2")  # an earlier run's stacks do not get in the way
     assert again.returncode == 0, again.stdout + again.stderr
+    assert "[FAILED]" not in again.stdout
+    none = cli("orphans", "list")
+    assert none.returncode == 0, none.stderr
+    assert none.stdout.startswith("No orphans:")
+    assert cli.json("orphans", "list") == []
 
 
 def test_manage_db_sync_and_version(tmp_path: Path) -> None:
