@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from flowstack import exceptions
 from flowstack.context import RequestContext
@@ -160,8 +161,12 @@ def test_no_verb_acts_behind_a_live_owner(engine: Engine) -> None:
     plugins.Switchable.BROKEN.add("broken")
     engine.create("busy", ONE_BROKEN, disable_rollback=True)
     flow = _flow_of(engine, "busy")
-    with engine.rt.db.writer() as session:  # this very process owns it, alive
-        flows.claim(session, flow.id, f"{socket.gethostname()}:{os.getpid()}")
+    with engine.rt.db.write_connection() as connection:  # this very process runs it, alive
+        connection.execute(
+            sa.update(flows.TABLE)
+            .where(flows.TABLE.c.id == flow.id)
+            .values(state=flows.RUNNING, owner=f"{socket.gethostname()}:{os.getpid()}")
+        )
     for verb in (engine.service.resume_flow, engine.service.revert_flow):
         with pytest.raises(exceptions.IllegalFlowTransition, match="is running on"):
             verb(engine.ctx, flow.id)
