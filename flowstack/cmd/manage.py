@@ -28,8 +28,8 @@ from flowstack.conf import loading
 from flowstack.db import migration, models, purge
 from flowstack.db import service_registry as services
 from flowstack.db.session import Database
+from flowstack.jobboard import base as jobboard_base
 from flowstack.jobboard import board as jobboard
-from flowstack.taskflow_adapter import jobs as taskflow_jobs
 
 #: What --help says (plain text: the module docstring is reStructuredText).
 DESCRIPTION = """Deployment tasks of flowstack:
@@ -74,10 +74,10 @@ def _jobboard_list(conf: cfg.ConfigOpts, db: Database, args: argparse.Namespace)
     _print(rows, JOB_COLUMNS, args.format)
 
 
-def _job(board: Any, job: Any) -> dict[str, Any]:
+def _job(board: jobboard_base.Jobboard, job: Any) -> dict[str, Any]:
     state = job.state
-    owner = _owner(board, job) if state == tf_states.CLAIMED else None
-    expires = taskflow_jobs.claim_expires_in(job) if owner is not None else None
+    owner = board.find_owner(job) if state == tf_states.CLAIMED else None
+    expires = board.claim_expires_in(job) if owner is not None else None
     created = job.created_on
     return {
         "uuid": job.uuid,
@@ -88,19 +88,6 @@ def _job(board: Any, job: Any) -> dict[str, Any]:
         "claim_expires_in_s": expires,
         "created_on": created.isoformat() if created is not None else None,
     }
-
-
-def _owner(board: Any, job: Any) -> str | None:
-    """Who holds the claim; None once it lapsed.
-
-    TaskFlow's Redis board fails to decode a missing owner (TypeError) instead
-    of answering None, so a claim that lapses while it is asked about is
-    caught here.
-    """
-    try:
-        return board.find_owner(job)
-    except TypeError:
-        return None
 
 
 def _service_list(conf: cfg.ConfigOpts, db: Database, args: argparse.Namespace) -> None:

@@ -19,9 +19,14 @@ OPTS = [
     cfg.StrOpt(
         "url",
         secret=True,
-        help="Jobboard location, e.g. redis://127.0.0.1:6379/0 (the default kind, "
-        "with an optional :password@), zookeeper://host1:2181,host2:2181 or "
-        "etcd://host:2379. Empty: no jobboard, flows run in-process.",
+        help="Jobboard location; the scheme chooses the backend. "
+        "redis://[[user]:password@]host:6379[/db] (rediss:// for TLS; options ?ssl_ca_certs=, "
+        "ssl_certfile=, ssl_keyfile=, ssl_cert_reqs=); Redis Sentinel: "
+        "redis://[[user]:password@]sentinel1:26379[,sentinel2:26379][/db]?sentinel=MASTER "
+        "(sentinel_fallback=, sentinel_username=, sentinel_password=, sentinel_ssl=); "
+        "etcd://host:2379 (protocol=https, ca_cert=, cert_cert=, cert_key=); "
+        "zookeeper://host1:2181[,host2:2181][/chroot]. Empty: no jobboard, flows run "
+        "in-process.",
     ),
     cfg.StrOpt(
         "namespace",
@@ -32,15 +37,27 @@ OPTS = [
         "claim_expiry",
         default=30.0,
         min=1.0,
-        help="Seconds a worker's claim on a job lasts unless renewed. A worker that "
-        "dies loses its jobs to another worker after at most this long.",
+        help="Seconds a worker's claim on a job lasts unless renewed (Redis, etcd: "
+        "rounded up to whole seconds), or the session timeout asked of ZooKeeper (which "
+        "bounds it by its tickTime). A worker that dies loses its jobs to another worker "
+        "after about this long.",
+    ),
+    cfg.FloatOpt(
+        "connect_timeout",
+        default=10.0,
+        min=0.1,
+        help="Seconds to wait for the jobboard's server when connecting, and for each "
+        "of its answers. A worker or engine that cannot reach it at start says so and "
+        "exits.",
     ),
     cfg.FloatOpt(
         "heartbeat_interval",
         default=5.0,
         min=0.1,
         help="Seconds between two renewals of a worker's claims (a time-based thread, "
-        "so a long step does not let the claim lapse). Keep it well below claim_expiry.",
+        "so a long step does not let the claim lapse). Keep it well below claim_expiry. "
+        "On ZooKeeper, where the session holds the claims, the same thread checks that "
+        "they are still this worker's.",
     ),
     cfg.IntOpt(
         "max_attempts",

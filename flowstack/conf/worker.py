@@ -19,10 +19,11 @@ OPTS = [
     ),
     cfg.FloatOpt(
         "jobboard_poll",
-        default=0.05,
+        default=1.0,
         min=0.01,
-        help="Seconds an idle worker waits before looking at the jobboard again: the "
-        "delay before a newly posted flow starts.",
+        help="Seconds between two looks of an idle worker at the jobboard when nothing "
+        "woke it. A post or a released claim wakes it at once (Redis pub/sub, etcd and "
+        "ZooKeeper watches); on Redis a claim that lapsed is noticed within this delay.",
     ),
     cfg.FloatOpt(
         "service_heartbeat",

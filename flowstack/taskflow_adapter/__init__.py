@@ -14,7 +14,8 @@ works around and the patch to send upstream:
   writes a state change as one UPDATE and fences every save.
 - :mod:`.conductor`: conductors run a job's engine themselves; flowstack's
   hands the claimed job to its runner (claim in the database, fencing,
-  quarantine).
+  quarantine), and sleeps when idle until the jobboard or a finished job
+  wakes it, instead of polling.
 - :mod:`.resume`: the parallel engine sometimes stops with an atom still to
   revert when atoms fail at the same instant; the flow is loaded again.
 - :mod:`.schema`: TaskFlow's tables and migrations, run by flowstack's
@@ -110,6 +111,23 @@ def _conductor() -> bool:
     )
 
 
+def _conductor_idle_wait() -> bool:
+    from taskflow.conductors.backends import impl_executor
+    from taskflow.types import timing
+
+    conductor = impl_executor.ExecutorConductor
+    loop = inspect.getsource(conductor._run_until_dead)
+    done = inspect.getsource(conductor._on_job_done)
+    given = timing.Timeout(1.0)
+    return (
+        "self._wait_timeout.wait()" in loop
+        and "self._on_job_done" in loop
+        and _parameters(conductor._on_job_done) == ["self", "job", "fut"]
+        and "self._dispatched.discard(fut)" in done
+        and timing.convert_to_timeout(value=given) is given
+    )
+
+
 INTERNALS = (
     Internal(
         "selector.Selector._browse_atoms_for_execute(atom), ._get_maybe_ready...",
@@ -125,6 +143,11 @@ INTERNALS = (
     Internal("ParallelActionEngine.compile sets _compiled, _runtime", "engine", _engine_compile),
     Internal("impl_sqlalchemy.Connection's tables, _Alchemist", "persistence", _sql_connection),
     Internal("ExecutorConductor._dispatch_job(job)", "conductor", _conductor),
+    Internal(
+        "ExecutorConductor's idle wait_timeout.wait(), _on_job_done(job, fut)",
+        "conductor",
+        _conductor_idle_wait,
+    ),
 )
 
 

@@ -4,8 +4,13 @@ TaskFlow's conductor loop (iterate the jobboard, claim, dispatch to a thread
 pool, consume or abandon) is kept (:mod:`flowstack.taskflow_adapter.conductor`);
 what it lacks is added around it:
 
-* claims carry an expiry (:class:`~flowstack.jobboard.board.ExpiringClaims`)
-  renewed by a time-based thread (:class:`ClaimKeeper`) while the flow runs;
+* claims lapse when their owner dies, as the jobboard backend allows (an
+  expiry, or the owner's session: :class:`~flowstack.jobboard.base.Jobboard`),
+  and a time-based thread (:class:`ClaimKeeper`) keeps them while the flow
+  runs;
+* an idle worker sleeps until the board says a job may be claimable (a
+  post, a freed claim), looking on its own every ``[worker] jobboard_poll``
+  seconds;
 * the flow runs through :func:`flowstack.execution.runner.run`, which claims it
   in the database (bumping its fencing epoch), resumes it from its last
   persisted step, and quarantines it after too many attempts;
@@ -23,6 +28,7 @@ from oslo_log import log as logging
 from flowstack import exceptions
 from flowstack.db import flow_records as flows
 from flowstack.execution import runner
+from flowstack.jobboard import base as jobboard_base
 from flowstack.jobboard import board as jobboard
 from flowstack.runtime.container import Runtime
 from flowstack.taskflow_adapter.conductor import JobConductor
@@ -33,24 +39,32 @@ FINISHED = frozenset({*runner.TERMINAL_STATES, *flows.ENDED})
 
 
 class FlowConductor(JobConductor):
-    def __init__(self, name: str, board: Any, rt: Runtime) -> None:
+    def __init__(self, name: str, board: jobboard_base.Jobboard, rt: Runtime) -> None:
         conf = rt.conf
         super().__init__(
             name,
-            jobboard.ExpiringClaims(board, conf.jobboard.claim_expiry),
+            board,
             persistence=rt.backend,
             max_simultaneous_jobs=conf.worker.concurrent_flows,
-            wait_timeout=conf.worker.jobboard_poll,
+            idle_poll=conf.worker.jobboard_poll,
         )
         self.name = name
         self._rt = rt
         self._board = board
-        self._expiry = conf.jobboard.claim_expiry
+        self._poll = conf.worker.jobboard_poll
         self._heartbeat = conf.jobboard.heartbeat_interval
         self._limits = runner.QuarantineLimits(
             failed_runs=conf.jobboard.max_attempts,
             stalled_takeovers=conf.jobboard.max_stalled_takeovers,
         )
+
+    def run(self, max_dispatches: int | None = None) -> None:
+        """Run until stopped, woken by the board's watch whenever a job may be claimable."""
+        watch = self._board.watch(self.wake, retry=self._poll)
+        try:
+            super().run(max_dispatches=max_dispatches)
+        finally:
+            watch.stop()
 
     def run_job(self, job: Any) -> bool:
         """Run the job's flow; True consumes the job, False gives it back."""
@@ -66,7 +80,6 @@ class FlowConductor(JobConductor):
                 self._board,
                 job,
                 self.name,
-                self._expiry,
                 self._heartbeat,
                 on_lost=lambda: self._rt.fences.revoke_flow(flow_id),
             )

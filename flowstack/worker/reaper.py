@@ -10,20 +10,22 @@ the flow's epoch makes sure that of several reapers only one posts.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from oslo_log import log as logging
 
 from flowstack.db import flow_records as flows
 from flowstack.db import models
 from flowstack.db import service_registry as services
+from flowstack.jobboard import base as jobboard_base
 from flowstack.jobboard import board as jobboard
 from flowstack.runtime.container import Runtime
 
 LOG = logging.getLogger(__name__)
 
 
-def reap(rt: Runtime, board: Any, *, dead_after: float, grace: float) -> list[str]:
+def reap(
+    rt: Runtime, board: jobboard_base.Jobboard, *, dead_after: float, grace: float
+) -> list[str]:
     """Re-post the flows that nobody will run otherwise; returns their ids."""
     with rt.db.read_connection() as connection:
         live = services.alive(connection, dead_after)

@@ -1,4 +1,4 @@
-"""flowstack-manage jobboard list, service list and purge on real Redis and databases."""
+"""flowstack-manage jobboard list, service list and purge on real jobboards and databases."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import sqlalchemy as sa
 from oslo_config import cfg
 
@@ -23,8 +22,8 @@ from flowstack.execution.dispatch import InProcessDispatcher
 from flowstack.jobboard import board as jobboard
 from flowstack.runtime.container import Runtime
 from flowstack.taskflow_adapter.persistence import TABLES
-from tests import services as test_services
 from tests.engines import local_client
+from tests.jobboard_servers import JobboardServers, every_jobboard
 
 TEMPLATE = """
 heat_template_version: 2018-08-31
@@ -37,7 +36,6 @@ resources:
     properties: {fail: {get_param: fail}}
     depends_on: one
 """
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
@@ -57,39 +55,46 @@ def write_config(path: Path, **groups: dict[str, Any]) -> Path:
 
 
 @pytest.fixture
-def namespace() -> Iterator[str]:
-    test_services.need("redis")
+def namespace(jobboard_servers: JobboardServers, jobboard_kind: str) -> Iterator[str]:
     name = f"flowstack-test-{uuid.uuid4().hex[:8]}"
     yield name
-    client = redis.Redis(host="127.0.0.1", port=6379)
-    try:
-        keys = list(client.scan_iter(f"{name}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    jobboard_servers.forget(jobboard_kind, name)
 
 
+#: What `jobboard list` says of a live claim's deadline, per backend.
+CLAIM_DEADLINE = {"zookeeper": "session"}
+
+
+@every_jobboard
 def test_jobboard_list_shows_owners_and_claim_expiry(
-    conf: cfg.ConfigOpts, namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    conf: cfg.ConfigOpts,
+    namespace: str,
+    jobboard_servers: JobboardServers,
+    jobboard_kind: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    conf.set_override("url", REDIS_URL, group="jobboard")
+    url = jobboard_servers.url(jobboard_kind)
+    conf.set_override("url", url, group="jobboard")
     conf.set_override("namespace", namespace, group="jobboard")
+    conf.set_override("claim_expiry", 30, group="jobboard")
+    config = write_config(
+        tmp_path / "manage.conf",
+        database={"connection": f"sqlite:///{tmp_path / 'db.sqlite'}"},
+        jobboard={"url": url, "namespace": namespace},
+    )
+    # Open while listing: a ZooKeeper claim lives as long as its owner's session.
     board = jobboard.open_board(conf, "test-poster")
     try:
         claimed = jobboard.post_flow(board, "flow-claimed")
         jobboard.post_flow(board, "flow-waiting")
-        board.claim(claimed, "worker:host:42", expiry=30)
+        board.claim(claimed, "worker:host:42")
+        code, out, err = run(capsys, config, "jobboard", "list", "--format", "json")
+        assert code == 0, err
+        code, table, _ = run(capsys, config, "jobboard", "list")
     finally:
         board.close()
-    config = write_config(
-        tmp_path / "manage.conf",
-        database={"connection": f"sqlite:///{tmp_path / 'db.sqlite'}"},
-        jobboard={"url": REDIS_URL, "namespace": namespace},
-    )
 
-    code, out, err = run(capsys, config, "jobboard", "list", "--format", "json")
-    assert code == 0, err
     jobs = {job["flow_id"]: job for job in json.loads(out)}
     assert set(jobs) == {"flow-claimed", "flow-waiting"}
     mine = jobs["flow-claimed"]
@@ -98,7 +103,11 @@ def test_jobboard_list_shows_owners_and_claim_expiry(
         "CLAIMED",
         "worker:host:42",
     )
-    assert 0 < mine["claim_expires_in_s"] <= 30
+    deadline = CLAIM_DEADLINE.get(jobboard_kind)
+    if deadline is None:
+        assert 0 < mine["claim_expires_in_s"] <= 30
+    else:
+        assert mine["claim_expires_in_s"] == deadline
     waiting = jobs["flow-waiting"]
     assert (waiting["state"], waiting["owner"], waiting["claim_expires_in_s"]) == (
         "UNCLAIMED",
@@ -106,8 +115,7 @@ def test_jobboard_list_shows_owners_and_claim_expiry(
         None,
     )
 
-    code, out, _ = run(capsys, config, "jobboard", "list")
-    header, *lines = out.splitlines()
+    header, *lines = table.splitlines()
     assert header.split() == list(manage.JOB_COLUMNS)
     assert len(lines) == 2 and any("worker:host:42" in line for line in lines)
 

@@ -1,4 +1,4 @@
-"""A worker (conductor + reaper) and an engine on a real Redis jobboard, in-process."""
+"""A worker (conductor + reaper) and an engine on a real jobboard, in-process."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from oslo_config import cfg
 
 from flowstack import context
@@ -19,33 +18,28 @@ from flowstack.db import migration
 from flowstack.execution.dispatch import JobboardDispatcher
 from flowstack.jobboard import board as jobboard
 from flowstack.runtime.container import Runtime
-from tests import services
 from tests.engines import Redirect, local_client
+from tests.jobboard_servers import JobboardServers
 
 
 @pytest.fixture
-def board_conf(conf: cfg.ConfigOpts, tmp_path: Path) -> cfg.ConfigOpts:
-    services.need("redis")
-    conf.set_override("url", "redis://127.0.0.1:6379/0", group="jobboard")
-    conf.set_override("namespace", f"flowstack-test-{uuid.uuid4().hex[:8]}", group="jobboard")
+def board_conf(
+    conf: cfg.ConfigOpts,
+    tmp_path: Path,
+    jobboard_servers: JobboardServers,
+    jobboard_kind: str,
+) -> Iterator[cfg.ConfigOpts]:
+    namespace = f"flowstack-test-{uuid.uuid4().hex[:8]}"
+    conf.set_override("url", jobboard_servers.url(jobboard_kind), group="jobboard")
+    conf.set_override("namespace", namespace, group="jobboard")
     conf.set_override("claim_expiry", 3.0, group="jobboard")
     conf.set_override("heartbeat_interval", 0.5, group="jobboard")
     conf.set_override("reaper_interval", 0.2, group="worker")
     conf.set_override("orphan_grace", 0.5, group="worker")
     conf.set_override("dead_after", 2.0, group="worker")
     conf.set_override("service_heartbeat", 0.5, group="worker")
-    return conf
-
-
-def _forget_namespace(namespace: str) -> None:
-    """Remove the test's keys from the shared Redis."""
-    client = redis.Redis(host="127.0.0.1", port=6379)
-    try:
-        keys = list(client.scan_iter(f"{namespace}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    yield conf
+    jobboard_servers.forget(jobboard_kind, namespace)
 
 
 class Cluster:
@@ -94,5 +88,4 @@ def cluster(board_conf: cfg.ConfigOpts) -> Iterator[Cluster]:
     yield cluster
     cluster.stop_workers()
     cluster.board.close()
-    _forget_namespace(board_conf.jobboard.namespace)
     rt.close()

@@ -1,4 +1,4 @@
-"""Workers claim flows from a real Redis jobboard, resume, reap and quarantine."""
+"""Workers claim flows from each real jobboard backend, resume, reap and quarantine."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 
 from flowstack.db import flow_records as flows
 from tests.functional.worker.conftest import Cluster
+from tests.jobboard_servers import every_jobboard
 
 TEMPLATE = """
 heat_template_version: 2018-08-31
@@ -21,6 +22,7 @@ def _settled(stack: dict) -> bool:
     return not stack["stack_status"].endswith("IN_PROGRESS")
 
 
+@every_jobboard
 def test_accepted_work_waits_for_a_worker_and_is_then_run(cluster: Cluster) -> None:
     created = cluster.service.create_stack(cluster.ctx, "waiting", TEMPLATE)
     time.sleep(0.5)
@@ -38,6 +40,7 @@ def test_accepted_work_waits_for_a_worker_and_is_then_run(cluster: Cluster) -> N
         time.sleep(0.05)
 
 
+@every_jobboard
 def test_a_flow_whose_post_was_lost_is_reposted_by_the_reaper(cluster: Cluster) -> None:
     cluster.route.target = type("Lost", (), {"dispatch": lambda self, flow_id: None})()
     cluster.service.create_stack(cluster.ctx, "orphan", TEMPLATE)
@@ -46,6 +49,7 @@ def test_a_flow_whose_post_was_lost_is_reposted_by_the_reaper(cluster: Cluster) 
     assert cluster.wait_for("orphan", _settled)["stack_status"] == "CREATE_COMPLETE"
 
 
+@every_jobboard
 def test_a_flow_abandoned_by_every_worker_is_quarantined(cluster: Cluster) -> None:
     cluster.rt.conf.set_override("max_stalled_takeovers", 3, group="jobboard")
     created = cluster.service.create_stack(cluster.ctx, "poison", TEMPLATE)
