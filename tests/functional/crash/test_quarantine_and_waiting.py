@@ -189,7 +189,7 @@ def test_accepted_work_waits_for_a_worker(deployment: Deployment, takeover) -> N
     started_at = time.monotonic()
     (second,) = deployment.start_workers(1)
     for _, flow_id in accepted:
-        owner, _ = deployment.wait_takeover(flow_id, first.name, started_at, timeout=30)
+        owner, _ = deployment.wait_takeover(flow_id, first.name, started_at, timeout=60)
         assert owner == second.name
     takeover(time.monotonic() - started_at, "no worker up: from starting one to it owning both")
     for stack_id, flow_id in accepted:
