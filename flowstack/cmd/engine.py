@@ -71,8 +71,9 @@ class EngineServer:
         self.rt = Runtime.from_conf(conf)
         self.transport: oslo_messaging.Transport | None = None
         try:
-            migration.check_current(self.rt.db)
+            # The jobboard first: a wrong [jobboard] url is the one line printed.
             self.dispatcher = (dispatcher_factory or dispatch.for_service)(self.rt)
+            migration.check_current(self.rt.db)
             engine = Engine.build(
                 self.rt, self.dispatcher, custom_constraints=nova_constraints(self.rt.clients)
             )
@@ -100,6 +101,9 @@ class EngineServer:
         except BaseException:
             if self.transport is not None:
                 self.transport.cleanup()
+            close = getattr(getattr(self, "dispatcher", None), "close", None)
+            if close is not None:
+                close()
             self.rt.close()
             raise
 

@@ -109,9 +109,15 @@ def _main(argv: list[str] | None) -> int:
     logging.setup(conf, "flowstack")
     rt = Runtime.from_conf(conf)
     try:
-        migration.check_current(rt.db)
+        # The jobboard first: a wrong [jobboard] url is the one line printed.
         worker = Worker(rt, worker_name())
     except BaseException:
+        rt.close()
+        raise
+    try:
+        migration.check_current(rt.db)
+    except BaseException:
+        worker.board.close()
         rt.close()
         raise
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import importlib.util
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -35,6 +36,7 @@ from oslo_log import log as logging
 from flowstack.jobboard import location as locations
 
 LOG = logging.getLogger(__name__)
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,3 +230,18 @@ def one_line(exc: BaseException, *secrets: str | None) -> str:
         if secret:
             text = text.replace(secret, locations.MASK)
     return text
+
+
+def root_cause(exc: BaseException, *secrets: str | None) -> str:
+    """The operating system's words when a connection failed ("[Errno 111] Connection
+    refused"), else the innermost error's text: libraries wrap them in long reprs."""
+    chain = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for error in chain:
+        found = _ERRNO.search(str(error))
+        if found:
+            return found.group(0).rstrip(".")
+    return one_line(chain[-1], *secrets)

@@ -90,7 +90,7 @@ class EtcdJobboard(base.Jobboard):
             client.status()  # the board connects lazily; say now if etcd is not there
         except Exception as exc:
             client.session.close()
-            raise locations.invalid(f"cannot reach {where}: {base.one_line(exc)}") from None
+            raise locations.invalid(f"cannot reach {where}: {base.root_cause(exc)}") from None
         conf = {"board": "etcd", "path": settings.namespace}
         board = job_backends.fetch(name, conf, persistence=persistence, client=client)
         board.connect()

@@ -64,17 +64,17 @@ class RedisJobboard(base.Jobboard):
     ) -> RedisJobboard:
         cls.require_library(location)
         location.check_options(OPTIONS, repeatable=frozenset({"sentinel_fallback"}))
-        client, where = _client(location, settings)
-        where = f"{where}, namespace {settings.namespace!r}"
-        conf = {"board": "redis", "namespace": settings.namespace}
-        board = job_backends.fetch(name, conf, persistence=persistence, client=client)
+        client, sentinels, where = _client(location, settings)
+        secrets = (location.password, location.option("sentinel_password"))
         try:
+            _check(client, sentinels, location.option("sentinel"))
+            conf = {"board": "redis", "namespace": settings.namespace}
+            board = job_backends.fetch(name, conf, persistence=persistence, client=client)
             board.connect()
         except Exception as exc:
             client.close()
-            reason = base.one_line(exc, location.password, location.option("sentinel_password"))
-            raise locations.invalid(f"cannot use {where}: {reason}") from None
-        return cls(board, where, settings, client)
+            raise locations.invalid(f"cannot use {where}: {_reason(exc, secrets)}") from None
+        return cls(board, f"{where}, namespace {settings.namespace!r}", settings, client)
 
     def claim(self, job: Any, who: str) -> None:
         self._board.claim(job, who, expiry=self.settings.claim_expiry)
@@ -133,8 +133,8 @@ class RedisJobboard(base.Jobboard):
             LOG.debug("Could not publish on %s: %s", self._channel, exc)
 
 
-def _client(location: locations.Location, settings: base.Settings) -> tuple[Any, str]:
-    """A redis-py client for ``location``, and where it points (no password)."""
+def _client(location: locations.Location, settings: base.Settings) -> tuple[Any, list[Any], str]:
+    """A redis-py client for ``location``, its sentinels' clients, and where it points."""
     import redis
     from redis import sentinel as redis_sentinel
 
@@ -161,7 +161,7 @@ def _client(location: locations.Location, settings: base.Settings) -> tuple[Any,
                 "several Redis servers are Redis Sentinel: name the master with ?sentinel=NAME"
             )
         [(host, port)] = location.servers_with(PORT)
-        return redis.Redis(host=host, port=port, **kwargs), f"Redis at {host}:{port} db {db}"
+        return redis.Redis(host=host, port=port, **kwargs), [], f"Redis at {host}:{port} db {db}"
     if not master:
         raise locations.invalid("option 'sentinel' needs the name of the master")
     sentinels = location.servers_with(SENTINEL_PORT)
@@ -178,11 +178,36 @@ def _client(location: locations.Location, settings: base.Settings) -> tuple[Any,
         sentinel_kwargs.update(
             {key: location.option(key) for key in SSL_OPTIONS if location.option(key)}
         )
-    client = redis_sentinel.Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs).master_for(
-        master, **kwargs
-    )
+    watchers = redis_sentinel.Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)
+    client = watchers.master_for(master, **kwargs)
     via = ", ".join(f"{host}:{port}" for host, port in sentinels)
-    return client, f"Redis Sentinel master {master!r} (via {via}) db {db}"
+    return client, watchers.sentinels, f"Redis Sentinel master {master!r} (via {via}) db {db}"
+
+
+def _check(client: Any, sentinels: list[Any], master: str | None) -> None:
+    """Ask the server once, so that a start-up error says what is wrong in a few words."""
+    from redis import exceptions as redis_exceptions
+    from redis import sentinel as redis_sentinel
+
+    try:
+        client.ping()
+    except redis_sentinel.MasterNotFoundError:
+        errors = []
+        for sentinel in sentinels:
+            try:
+                sentinel.ping()
+            except redis_exceptions.RedisError as exc:
+                errors.append(exc)
+        if len(errors) == len(sentinels):
+            raise RuntimeError(f"no sentinel answers ({errors[0]})") from None
+        raise RuntimeError(f"no sentinel knows a master named {master!r}") from None
+
+
+def _reason(exc: BaseException, secrets: tuple[str | None, ...]) -> str:
+    """The innermost error's words (TaskFlow wraps them with the client's repr)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return base.one_line(exc, *secrets)
 
 
 def _database(path: str) -> int:

@@ -79,7 +79,8 @@ class ZookeeperJobboard(base.Jobboard):
             with contextlib.suppress(Exception):
                 client.stop()
                 client.close()
-            raise locations.invalid(f"cannot use {where}: {_reason(exc)}") from None
+            reason = _reason(exc, settings.connect_timeout)
+            raise locations.invalid(f"cannot use {where}: {reason}") from None
         return cls(board, where, settings, client)
 
     def claim(self, job: Any, who: str) -> None:
@@ -107,7 +108,7 @@ class _ChildrenWatch(base.Watch):
 
     def __init__(self, watchers: Any, client: Any, path: str, wake: Callable[[], None]) -> None:
         self._stopped = False
-        self._claimable: set[str] = set()
+        self._claimable: set[str] | None = None
         self._wake = wake
         watchers.ChildrenWatch(client, path, func=self._changed, allow_session_lost=True)
 
@@ -116,8 +117,8 @@ class _ChildrenWatch(base.Watch):
             return False  # kazoo stops calling
         names = set(children)
         claimable = {c for c in names if not c.endswith(LOCK) and c + LOCK not in names}
-        if claimable - self._claimable:
-            self._wake()
+        if self._claimable is None or claimable - self._claimable:
+            self._wake()  # first call: watching now, look at what is there
         self._claimable = claimable
         return True
 
@@ -141,18 +142,15 @@ def _chroot(path: str) -> str:
     return path
 
 
-def _reason(exc: BaseException) -> str:
-    """TaskFlow wraps kazoo's error: say the cause too (a refused path, a timeout)."""
-    cause = exc.__cause__
-    text = base.one_line(exc)
-    if cause is not None:
-        detail = base.one_line(cause)
-        if type(cause).__name__ == "NoAuthError":
-            detail = "the server refuses to create the jobboard's nodes there (no permission)"
-        elif type(cause).__name__ == "KazooTimeoutError":
-            detail = "no server answered in time"
-        text = f"{text}: {detail}"
-    return text
+def _reason(exc: BaseException, timeout: float) -> str:
+    """What kazoo said under TaskFlow's wrapping, in words (a refused path, a timeout)."""
+    cause = exc.__cause__ or exc
+    name = type(cause).__name__
+    if name == "KazooTimeoutError":
+        return f"no server answered within {timeout:g} s"
+    if name == "NoAuthError":
+        return "the server does not allow creating the jobboard's nodes there (no permission)"
+    return base.one_line(cause)
 
 
 @contextlib.contextmanager
