@@ -53,9 +53,17 @@ class RedisJobboard(base.Jobboard):
     library = "redis"
     extra = "redis"
 
-    def __init__(self, board: Any, where: str, settings: base.Settings, client: Any) -> None:
+    def __init__(
+        self,
+        board: Any,
+        where: str,
+        settings: base.Settings,
+        client: Any,
+        sentinels: list[Any] | None = None,
+    ) -> None:
         super().__init__(board, where, settings)
         self._client = client
+        self._sentinels = sentinels or []
         self._channel = f"{settings.namespace}.wakeup"
 
     @classmethod
@@ -72,9 +80,10 @@ class RedisJobboard(base.Jobboard):
             board = job_backends.fetch(name, conf, persistence=persistence, client=client)
             board.connect()
         except Exception as exc:
-            client.close()
+            _close(client, sentinels)
             raise locations.invalid(f"cannot use {where}: {_reason(exc, secrets)}") from None
-        return cls(board, f"{where}, namespace {settings.namespace!r}", settings, client)
+        where = f"{where}, namespace {settings.namespace!r}"
+        return cls(board, where, settings, client, sentinels)
 
     def claim(self, job: Any, who: str) -> None:
         self._board.claim(job, who, expiry=self.settings.claim_expiry)
@@ -124,7 +133,7 @@ class RedisJobboard(base.Jobboard):
         return base.ListenerThread(f"watch-{self.settings.namespace}", listen, retry)
 
     def close_client(self) -> None:
-        self._client.close()
+        _close(self._client, self._sentinels)
 
     def _publish(self) -> None:
         try:
@@ -201,6 +210,11 @@ def _check(client: Any, sentinels: list[Any], master: str | None) -> None:
         if len(errors) == len(sentinels):
             raise RuntimeError(f"no sentinel answers ({errors[0]})") from None
         raise RuntimeError(f"no sentinel knows a master named {master!r}") from None
+
+
+def _close(client: Any, sentinels: list[Any]) -> None:
+    for one in (client, *sentinels):
+        one.close()
 
 
 def _reason(exc: BaseException, secrets: tuple[str | None, ...]) -> str:
