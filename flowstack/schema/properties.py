@@ -21,11 +21,11 @@ import copy
 import difflib
 import json
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from flowstack.exceptions import TemplateError
+from flowstack.schema import patterns
 
 CustomCheck = Callable[[Any], None]
 """A custom constraint: raises ``ValueError(message)`` when the value is invalid."""
@@ -263,7 +263,10 @@ class AllowedValues(Constraint):
 
 
 class AllowedPattern(Constraint):
-    """The whole string matches a regular expression."""
+    """The string matches a regular expression from its start to its end (as in Heat).
+
+    Matched in time linear in the value's length (:mod:`flowstack.schema.patterns`).
+    """
 
     keyword = "allowed_pattern"
     valid_types = frozenset({_STRING})
@@ -273,15 +276,13 @@ class AllowedPattern(Constraint):
         if not isinstance(pattern, str):
             raise ValueError(f"allowed_pattern must be a string, got {kind_of(pattern)}")
         try:
-            self._regex = re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(
-                f"allowed_pattern {pattern!r} is not a valid regular expression: {exc}"
-            ) from None
+            self._regex = patterns.Pattern(pattern)
+        except ValueError as exc:
+            raise ValueError(f"allowed_pattern {show_value(pattern)} {exc}") from None
         self.pattern = pattern
 
     def _is_valid(self, value: Any, data_type: str) -> bool:
-        return self._regex.fullmatch(value) is not None
+        return self._regex.matches(value)
 
     def _message(self, value: Any, show: bool) -> str:
         what = show_value(value) if show else "the value"
