@@ -70,8 +70,11 @@ def show_value(value: Any) -> str:
     """Render a value for an error message, cut short so a message stays readable."""
     try:
         text = json.dumps(value, sort_keys=True)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            text = repr(value)
+        except (ValueError, RecursionError):  # an int of more digits than str() converts
+            text = f"<{kind_of(value)}>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 

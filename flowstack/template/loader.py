@@ -9,13 +9,14 @@ later error can point at the line to fix.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from flowstack.exceptions import TemplateError, TemplateInvalid
-from flowstack.template import paths
+from flowstack.template import bounds, paths
 
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -28,51 +29,110 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
     return str(loader.construct_scalar(node))
 
 
+def _strict(kind: str, construct: Any) -> Any:
+    """A scalar constructor whose refusals are YAML errors with a line, not bare
+    ValueError/KeyError (``!!float abc``, ``!!bool maybe``, an int of 5,000 digits)."""
+
+    def read(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, KeyError):
+            text = str(node.value)
+            if kind == "integer" and len(text) > sys.get_int_max_str_digits():
+                problem = (
+                    f"an integer of {len(text)} characters is too long; quote it to make it "
+                    "a string"
+                )
+            else:
+                shown = text if len(text) <= 40 else text[:37] + "..."
+                problem = f"{shown!r} is not a valid {kind}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+    return read
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+for _tag, _kind in (("int", "integer"), ("float", "number"), ("bool", "boolean")):
+    _Loader.add_constructor(
+        f"tag:yaml.org,2002:{_tag}",
+        _strict(_kind, getattr(yaml.SafeLoader, f"construct_yaml_{_tag}")),
+    )
 
 
-def load(text: str) -> tuple[Any, dict[str, int]]:
+def load(text: str, limits: bounds.Limits | None = None) -> tuple[Any, dict[str, int]]:
     """Parse YAML (or JSON) text; returns (data, line of each path).
 
-    :raises TemplateInvalid: the text is neither, with the line of the problem.
+    The data is built only once its size is known to be within ``limits``
+    (see :mod:`flowstack.template.bounds`).
+
+    :raises TemplateInvalid: the text is neither, or out of bounds, with the line of the problem.
     """
+    limits = limits or bounds.Limits()
     if isinstance(text, bytes):
-        text = text.decode("utf-8")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TemplateInvalid(
+                errors=TemplateError("", f"the template is not UTF-8 text ({exc.reason})")
+            ) from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            bounds.check_yaml(node, limits)
         data = None if node is None else loader.construct_document(node)
         lines: dict[str, int] = {}
         if node is not None:
             _record(loader, node, "", lines, set())
-    except yaml.YAMLError as exc:
-        try:
-            return json.loads(text), {}
-        except ValueError:
-            raise TemplateInvalid(errors=_syntax_error(exc)) from None
+    except bounds.OutOfBounds as exc:
+        raise TemplateInvalid(errors=TemplateError("", str(exc), exc.line)) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        # ValueError: a YAML scalar Python cannot hold (e.g. an int of 5,000 digits);
+        # RecursionError: the pure-Python composer on deep nesting.
+        return _as_json(text, exc, limits), {}
     finally:
         loader.dispose()
     return data, lines
 
 
-def _syntax_error(exc: yaml.YAMLError) -> TemplateError:
+def _as_json(text: str, yaml_error: BaseException, limits: bounds.Limits) -> Any:
+    """The text as JSON, which YAML parsers refuse in places; else YAML's error."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise TemplateInvalid(errors=_syntax_error(yaml_error)) from None
+    try:
+        bounds.check_data(data, limits, "the template")
+    except bounds.OutOfBounds as exc:
+        raise TemplateInvalid(errors=TemplateError("", str(exc))) from None
+    return data
+
+
+def _syntax_error(exc: BaseException) -> TemplateError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None)
     context = getattr(exc, "context", None)
-    if problem:
+    if isinstance(exc, RecursionError):
+        detail = "lists and maps nest too deeply"
+    elif problem:
         detail = f"{problem} ({context})" if context else str(problem)
     else:
-        detail = str(exc).splitlines()[0]
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
     line = mark.line + 1 if mark is not None else None
     return TemplateError("", f"invalid YAML: {detail}", line)
 
 
 def _record(
-    loader: yaml.SafeLoader, node: yaml.Node, path: str, lines: dict[str, int], active: set[int]
+    loader: yaml.SafeLoader, node: yaml.Node, path: str, lines: dict[str, int], seen: set[int]
 ) -> None:
-    if id(node) in active:  # a recursive alias; check_plain reports it
+    """Lines of the paths below ``node``; an alias's own content is visited once only.
+
+    Paths through a later alias get the alias's line (``paths.line_of`` finds
+    the nearest recorded ancestor), so aliases cost nothing here.
+    """
+    if id(node) in seen:
         return
-    active.add(id(node))
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             try:
@@ -81,13 +141,12 @@ def _record(
                 key = getattr(key_node, "value", "?")
             where = paths.child(path, key)
             lines.setdefault(where, key_node.start_mark.line + 1)
-            _record(loader, value_node, where, lines, active)
+            _record(loader, value_node, where, lines, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, value_node in enumerate(node.value):
             where = paths.item(path, index)
             lines.setdefault(where, value_node.start_mark.line + 1)
-            _record(loader, value_node, where, lines, active)
-    active.discard(id(node))
+            _record(loader, value_node, where, lines, seen)
 
 
 _SCALARS = (str, int, float, bool, type(None))

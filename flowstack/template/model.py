@@ -18,8 +18,8 @@ from typing import Any
 
 from flowstack.exceptions import TemplateError, TemplateInvalid
 from flowstack.schema.properties import kind_of
+from flowstack.template import bounds, functions, loader, paths, versions
 from flowstack.template import files as template_files
-from flowstack.template import functions, loader, paths, versions
 from flowstack.template import parameters as params
 from flowstack.template.parameters import ParameterSchema
 
@@ -112,15 +112,18 @@ class Template:
         return paths.with_lines(errors, self._lines)
 
 
-def parse(text: str, files: Mapping[str, Any] | None = None) -> Template:
+def parse(
+    text: str, files: Mapping[str, Any] | None = None, limits: bounds.Limits | None = None
+) -> Template:
     """Parse YAML or JSON template text and check its structure.
 
     With ``files`` (the files map a client sent), ``get_file`` calls are
-    replaced by the files' contents first.
+    replaced by the files' contents first.  ``limits`` bound the data the
+    text may expand to (:mod:`flowstack.template.bounds`).
 
     :raises TemplateInvalid: with every problem found, each with its line.
     """
-    data, lines = loader.load(text)
+    data, lines = loader.load(text, limits)
     if files is not None:
         data, errors = template_files.inline(data, files)
         if errors:

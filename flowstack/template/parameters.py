@@ -18,7 +18,7 @@ from typing import Any
 
 from flowstack.exceptions import TemplateError
 from flowstack.schema import properties as props
-from flowstack.template import paths
+from flowstack.template import bounds, paths
 from flowstack.template.versions import FEATURES, Version
 
 STRING, NUMBER, JSON, LIST, BOOLEAN = "string", "number", "json", "comma_delimited_list", "boolean"
@@ -105,10 +105,21 @@ def coerce(param_type: str, value: Any) -> Any:
 
 
 def _coerce_json(value: Any) -> Any:
+    """JSON text or data, within the bounds of a template's data (nodes, depth)."""
     try:
-        if isinstance(value, str):
-            return json.loads(value) if value else {}
-        return json.loads(json.dumps(value))
+        if not isinstance(value, str):
+            bounds.check_data(value, bounds.Limits(), "the value")
+            return json.loads(json.dumps(value))
+        if not value:
+            return {}
+        typed = json.loads(value)
+        bounds.check_data(typed, bounds.Limits(), "the value")
+        return typed
+    except (RecursionError, bounds.OutOfBounds):
+        raise props.CoercionError(
+            f"JSON of at most {bounds.MAX_NODES} values nested at most "
+            f"{bounds.MAX_DEPTH} levels deep"
+        ) from None
     except (TypeError, ValueError) as exc:
         raise props.CoercionError(f"valid JSON ({exc})") from None
 
