@@ -52,6 +52,33 @@ OPTS = [
         help="Largest accepted template, in bytes.",
     ),
     cfg.IntOpt(
+        "max_template_nodes",
+        default=100000,
+        min=100,
+        help="Most values (lists, maps, keys and scalars) a template may expand to, YAML "
+        "aliases counted as what they repeat; checked before the template is built.",
+    ),
+    cfg.IntOpt(
+        "max_files",
+        default=100,
+        min=0,
+        help="Most files a request's files map (template files used as types, get_file "
+        "contents) may hold.",
+    ),
+    cfg.IntOpt(
+        "max_files_size",
+        default=524288,
+        min=1024,
+        help="Largest total size of a request's files map, in bytes (each file is also "
+        "bounded by max_template_size).",
+    ),
+    cfg.IntOpt(
+        "max_parameters_size",
+        default=524288,
+        min=1024,
+        help="Largest size of a request's parameter values, in bytes of JSON.",
+    ),
+    cfg.IntOpt(
         "max_resources_per_stack",
         default=5000,
         min=1,

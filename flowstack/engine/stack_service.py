@@ -8,6 +8,7 @@ Every call is scoped by the request context's project.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -31,6 +32,9 @@ from flowstack.runtime.stack_definitions import pseudo_parameters
 
 # Heat's rule for stack names.
 STACK_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$")
+#: The longest a stack operation may be given (a year): a stack's timeout column
+#: is an SQL INTEGER, and a deadline further than this is no deadline.
+MAX_TIMEOUT_MINS = 525_600
 CustomConstraints = Mapping[str, Callable[[Any], None]]
 
 
@@ -63,15 +67,19 @@ class StackService:
         self, template_text: str, files: Mapping[str, Any] | None = None
     ) -> template.Template:
         """The template, its ``get_file`` calls replaced by the files' contents."""
-        limit = self.rt.conf.engine.max_template_size
-        if len(template_text.encode()) > limit:
+        engine = self.rt.conf.engine
+        limit = engine.max_template_size
+        size = len(template_text.encode("utf-8", "surrogatepass"))
+        if size > limit:
             raise exceptions.InvalidRequest(
-                f"template is {len(template_text.encode())} bytes; the limit is {limit} "
-                "([engine] max_template_size)",
+                f"template is {size} bytes; the limit is {limit} ([engine] max_template_size)",
                 field="template",
             )
-        tmpl = template.parse(template_text, self._check_files(files))
-        most = self.rt.conf.engine.max_resources_per_stack
+        limits = template.Limits(
+            max_nodes=engine.max_template_nodes, source="[engine] max_template_nodes"
+        )
+        tmpl = template.parse(template_text, self._check_files(files), limits)
+        most = engine.max_resources_per_stack
         if len(tmpl.resources) > most:
             raise exceptions.InvalidRequest(
                 f"template defines {len(tmpl.resources)} resources; the limit is {most} "
@@ -101,19 +109,48 @@ class StackService:
         return validated, used
 
     def _check_files(self, files: Mapping[str, Any] | None) -> dict[str, str]:
-        limit = self.rt.conf.engine.max_template_size
-        for name, text in (files or {}).items():
+        """The files map, each file and all of them together within the limits."""
+        engine = self.rt.conf.engine
+        files = files or {}
+        if len(files) > engine.max_files:
+            raise exceptions.InvalidRequest(
+                f"the files map holds {len(files)} files; the limit is {engine.max_files} "
+                "([engine] max_files)",
+                field="files",
+            )
+        total = 0
+        for name, text in files.items():
             if not isinstance(text, str):
                 raise exceptions.InvalidRequest(
                     f"file {name!r} must be text, got {type(text).__name__}", field="files"
                 )
-            if len(text.encode()) > limit:
+            size = len(text.encode("utf-8", "surrogatepass"))
+            if size > engine.max_template_size:
                 raise exceptions.InvalidRequest(
-                    f"file {name!r} is {len(text.encode())} bytes; the limit is {limit} "
+                    f"file {name!r} is {size} bytes; the limit is {engine.max_template_size} "
                     "([engine] max_template_size)",
                     field="files",
                 )
-        return dict(files or {})
+            total += size
+        if total > engine.max_files_size:
+            raise exceptions.InvalidRequest(
+                f"the files map holds {total} bytes; the limit is {engine.max_files_size} "
+                "([engine] max_files_size)",
+                field="files",
+            )
+        return dict(files)
+
+    def _check_parameters(self, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The parameter values, within ``[engine] max_parameters_size`` as JSON."""
+        limit = self.rt.conf.engine.max_parameters_size
+        size = len(json.dumps(parameters or {}, default=str))
+        if size > limit:
+            raise exceptions.InvalidRequest(
+                f"the parameter values take {size} bytes as JSON; the limit is {limit} "
+                "([engine] max_parameters_size)",
+                field="parameters",
+            )
+        return dict(parameters or {})
 
     def validate_template(
         self,
@@ -123,9 +160,10 @@ class StackService:
         files: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Check a template (and parameters, and files) without creating anything."""
+        parameters = self._check_parameters(parameters)
         tmpl = self._parse(template_text, files)
         info = StackInfo(id="None", name="validate", project_id=ctx.project_id)
-        validated, _ = self._validate(tmpl, parameters or {}, info, files)
+        validated, _ = self._validate(tmpl, parameters, info, files)
         return views.validation(tmpl, validated)
 
     # -- stack operations -----------------------------------------------------------------
@@ -147,14 +185,12 @@ class StackService:
         (``type: lb_server.yaml``), by the name it uses, as Heat's files map.
         """
         _check_name(name)
-        if timeout_mins is not None and timeout_mins < 1:
-            raise exceptions.InvalidRequest(
-                f"timeout must be at least 1 minute, got {timeout_mins}", field="timeout_mins"
-            )
+        _check_timeout(timeout_mins)
+        parameters = self._check_parameters(parameters)
         tmpl = self._parse(template_text, files)
         stack_id = str(uuid.uuid4())
         info = StackInfo(id=stack_id, name=name, project_id=ctx.project_id)
-        validated, used_files = self._validate(tmpl, parameters or {}, info, files)
+        validated, used_files = self._validate(tmpl, parameters, info, files)
         types = template_types.types_for(self.rt.registry, used_files)
         first_members = flow_records.initial_members(
             self.rt, tmpl, validated.parameters, pseudo_parameters(info), types
@@ -379,6 +415,21 @@ class StackService:
             {"resource_type": name, "description": self.rt.registry.get(name).description}
             for name in self.rt.registry.types()
         ]
+
+
+def _check_timeout(timeout_mins: int | None) -> None:
+    if timeout_mins is None:
+        return
+    if isinstance(timeout_mins, bool) or not isinstance(timeout_mins, int):
+        raise exceptions.InvalidRequest(
+            "timeout must be a whole number of minutes", field="timeout_mins"
+        )
+    if not 1 <= timeout_mins <= MAX_TIMEOUT_MINS:
+        raise exceptions.InvalidRequest(
+            f"timeout must be between 1 and {MAX_TIMEOUT_MINS} minutes (a year), got "
+            f"{timeout_mins if timeout_mins < 10**12 else 'more'}",
+            field="timeout_mins",
+        )
 
 
 def _check_name(name: str) -> None:

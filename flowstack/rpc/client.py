@@ -25,6 +25,7 @@ Every method is a ``call`` bounded by ``[rpc] call_timeout``.  What it raises:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -146,13 +147,14 @@ class EngineClient:
 
         ``files``: the template files the template uses as types, by name.
         """
-        extra: dict[str, Any] = {"version": "1.4", "files": dict(files)} if files else {}
+        files = _mapping("create_stack", "files", files)
+        extra: dict[str, Any] = {"version": "1.4", "files": files} if files else {}
         return self._call(
             ctx,
             "create_stack",
             name=name,
             template=template,
-            parameters=dict(parameters) if parameters is not None else None,
+            parameters=_mapping("create_stack", "parameters", parameters),
             disable_rollback=disable_rollback,
             timeout_mins=timeout_mins,
             **extra,
@@ -208,12 +210,13 @@ class EngineClient:
         parameters: Mapping[str, Any] | None = None,
         files: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        extra: dict[str, Any] = {"version": "1.4", "files": dict(files)} if files else {}
+        files = _mapping("validate_template", "files", files)
+        extra: dict[str, Any] = {"version": "1.4", "files": files} if files else {}
         return self._call(
             ctx,
             "validate_template",
             template=template,
-            parameters=dict(parameters) if parameters is not None else None,
+            parameters=_mapping("validate_template", "parameters", parameters),
             **extra,
         )
 
@@ -411,7 +414,32 @@ class EngineClient:
     def _call(
         self, ctx: oslo_context.RequestContext, method: str, version: str = "1.0", **args: Any
     ) -> Any:
+        for name, value in args.items():
+            _check_json(method, name, value)
         return self._channel.call(ctx, method, version, args)
+
+
+def _mapping(method: str, name: str, value: Any) -> dict[str, Any] | None:
+    """A map argument as a dict; anything else is the caller's error, named."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise exceptions.InvalidRequest(
+            f"{method}: argument {name!r} must be a map (a dict), not {type(value).__name__}",
+            field=name,
+        )
+    return dict(value)
+
+
+def _check_json(method: str, name: str, value: Any) -> None:
+    """Refuse, naming the argument, what cannot travel as JSON (the bus carries only JSON)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        problem = "nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise exceptions.InvalidRequest(
+            f"{method}: argument {name!r} cannot be sent as JSON ({problem})", field=name
+        ) from None
 
 
 class Channel(Protocol):

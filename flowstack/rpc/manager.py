@@ -109,7 +109,7 @@ class EngineManager:
         template=payload.TEMPLATE,
         parameters=payload.PARAMETERS,
         disable_rollback=optional(bool, default=False),
-        timeout_mins=optional(int, minimum=1),
+        timeout_mins=payload.TIMEOUT_MINS,
         files=payload.FILES,
     )
     def create_stack(

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowstack import exceptions
+from flowstack.template import bounds
 
 # How JSON calls the Python types a payload can hold.
 _JSON_NAMES = {
@@ -43,6 +44,9 @@ class Field:
     shape: str = ""
     #: The most characters an object or array may take once written as JSON.
     max_json: int | None = None
+    #: How deep an object or array may nest, and how many values it may hold in all.
+    max_depth: int | None = None
+    max_nodes: int | None = None
 
     def check(self, method: str, name: str, value: Any) -> Any:
         if value is None and not self.required:
@@ -69,6 +73,15 @@ class Field:
         if self.pattern is not None and not self.pattern.fullmatch(value):
             # The value is not quoted: it may be a secret's hash.
             raise _invalid(method, name, f"must be {self.shape}")
+        if self.max_depth is not None or self.max_nodes is not None:
+            limits = bounds.Limits(
+                max_nodes=self.max_nodes or bounds.MAX_NODES,
+                max_depth=self.max_depth or bounds.MAX_DEPTH,
+            )
+            try:
+                bounds.check_data(value, limits, "its value")
+            except bounds.OutOfBounds as exc:
+                raise _invalid(method, name, f"is out of bounds: {exc}") from None
         if self.max_json is not None and len(json.dumps(value, default=str)) > self.max_json:
             raise _invalid(method, name, f"is larger than {self.max_json} characters as JSON")
         if self.kind is dict and not all(isinstance(key, str) for key in value):
@@ -87,8 +100,13 @@ def optional(kind: type, default: Any = None, **limits: Any) -> Field:
 # The fields several methods share.
 STACK = required(str, max_length=255)  # a stack's name or id
 TEMPLATE = required(str)  # its size is the engine's check ([engine] max_template_size)
-PARAMETERS = optional(dict, default=None)
-FILES = optional(dict, default=None)  # file name -> text; each checked like a template
+#: Parameter values: a json parameter's value may be a document, within a template's bounds.
+PARAMETERS = optional(dict, default=None, max_depth=bounds.MAX_DEPTH + 1)
+#: File name -> text; each checked like a template, their number and size by the engine.
+FILES = optional(dict, default=None, max_depth=2)
+#: A stack operation's time limit (the engine checks the same bound).
+MAX_TIMEOUT_MINS = 525_600
+TIMEOUT_MINS = optional(int, minimum=1, maximum=MAX_TIMEOUT_MINS)
 FLOW = required(str, max_length=64)  # a flow's id
 # A scaling group: its id, "STACK/RESOURCE", or a resource name.
 GROUP = required(str, max_length=2 * 255 + 1)

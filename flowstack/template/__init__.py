@@ -3,6 +3,7 @@
 The modules, one job each:
 
 - ``versions``: accepted ``heat_template_version`` values and what each allows
+- ``bounds``: how large and deep a template's data may be, measured before it is built
 - ``loader``: YAML/JSON text to data, with the line of every node
 - ``files``: ``get_file`` calls replaced by the files map's text, at load
 - ``paths``: dotted paths (``resources.web.properties.flavor``) and their lines
@@ -15,6 +16,7 @@ The modules, one job each:
 - ``secrecy``: which values must not appear in messages
 """
 
+from flowstack.template.bounds import Limits
 from flowstack.template.graph import dependency_order
 from flowstack.template.model import (
     OutputDefinition,
@@ -42,6 +44,7 @@ from flowstack.template.validator import (
 
 __all__ = [
     "PSEUDO_PARAMETERS",
+    "Limits",
     "OutputDefinition",
     "OutputValue",
     "ParameterGroup",
