@@ -8,6 +8,7 @@ Every call is scoped by the request context's project.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -23,12 +24,14 @@ from flowstack.context import RequestContext
 from flowstack.db import events, groups, resources, stacks
 from flowstack.db import flow_records as flows
 from flowstack.engine import views
+from flowstack.exceptions import TemplateError
 from flowstack.execution import flow_details as flow_records
 from flowstack.execution import owners
 from flowstack.resources import template_types
 from flowstack.resources.base import StackInfo
 from flowstack.runtime.container import Runtime
 from flowstack.runtime.stack_definitions import pseudo_parameters
+from flowstack.template import paths
 
 # Heat's rule for stack names.
 STACK_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$")
@@ -65,8 +68,9 @@ class StackService:
 
     def _parse(
         self, template_text: str, files: Mapping[str, Any] | None = None
-    ) -> template.Template:
-        """The template, its ``get_file`` calls replaced by the files' contents."""
+    ) -> tuple[template.Template | None, list[TemplateError]]:
+        """The template (its ``get_file`` calls replaced by the files' contents), and its
+        structure errors: reported with the others by :meth:`_validate`, all at once."""
         engine = self.rt.conf.engine
         limit = engine.max_template_size
         size = len(template_text.encode("utf-8", "surrogatepass"))
@@ -78,35 +82,53 @@ class StackService:
         limits = template.Limits(
             max_nodes=engine.max_template_nodes, source="[engine] max_template_nodes"
         )
-        tmpl = template.parse(template_text, self._check_files(files), limits)
+        tmpl, errors = template.parse_collecting(template_text, self._check_files(files), limits)
         most = engine.max_resources_per_stack
-        if len(tmpl.resources) > most:
+        if tmpl is not None and len(tmpl.resources) > most:
             raise exceptions.InvalidRequest(
                 f"template defines {len(tmpl.resources)} resources; the limit is {most} "
                 "([engine] max_resources_per_stack)",
                 field="template",
             )
-        return tmpl
+        return tmpl, errors
 
     def _validate(
         self,
-        tmpl: template.Template,
+        parsed: tuple[template.Template | None, list[TemplateError]],
         parameters: Mapping[str, Any],
         info: StackInfo,
         files: Mapping[str, Any] | None = None,
-    ) -> tuple[template.ValidatedTemplate, dict[str, str]]:
-        """The validated template and the files it uses as types (each checked)."""
-        used = template_types.check_files(
-            tmpl, self._check_files(files), self.rt.registry, self.custom_constraints
-        )
+    ) -> tuple[template.Template, template.ValidatedTemplate, dict[str, str]]:
+        """The template, validated, and the files it uses as types (each checked).
+
+        :raises TemplateInvalid: with every error: structure, files, parameters, resources.
+        """
+        tmpl, errors = parsed
+        if tmpl is None:
+            raise exceptions.TemplateInvalid(errors=errors)
+        try:
+            used = template_types.check_files(
+                tmpl, self._check_files(files), self.rt.registry, self.custom_constraints
+            )
+        except exceptions.TemplateInvalid as exc:
+            errors = errors + exc.errors
+            used = {}
+            # Resources of those types were reported with their file: not again.
+            typed_by_file = {
+                paths.child("resources", name)
+                for name, resource in tmpl.resources.items()
+                if template_types.is_template_name(resource.type)
+            }
+            tmpl = dataclasses.replace(tmpl, damaged=tmpl.damaged | typed_by_file)
         validated = template.validate(
             tmpl,
             parameters,
             template_types.types_for(self.rt.registry, used),
             pseudo_parameters=pseudo_parameters(info),
             custom_constraints=self.custom_constraints,
+            known_errors=errors,
         )
-        return validated, used
+        return tmpl, validated, used
 
     def _check_files(self, files: Mapping[str, Any] | None) -> dict[str, str]:
         """The files map, each file and all of them together within the limits."""
@@ -161,9 +183,9 @@ class StackService:
     ) -> dict[str, Any]:
         """Check a template (and parameters, and files) without creating anything."""
         parameters = self._check_parameters(parameters)
-        tmpl = self._parse(template_text, files)
+        parsed = self._parse(template_text, files)
         info = StackInfo(id="None", name="validate", project_id=ctx.project_id)
-        validated, _ = self._validate(tmpl, parameters, info, files)
+        tmpl, validated, _ = self._validate(parsed, parameters, info, files)
         return views.validation(tmpl, validated)
 
     # -- stack operations -----------------------------------------------------------------
@@ -187,10 +209,10 @@ class StackService:
         _check_name(name)
         _check_timeout(timeout_mins)
         parameters = self._check_parameters(parameters)
-        tmpl = self._parse(template_text, files)
+        parsed = self._parse(template_text, files)
         stack_id = str(uuid.uuid4())
         info = StackInfo(id=stack_id, name=name, project_id=ctx.project_id)
-        validated, used_files = self._validate(tmpl, parameters, info, files)
+        tmpl, validated, used_files = self._validate(parsed, parameters, info, files)
         types = template_types.types_for(self.rt.registry, used_files)
         first_members = flow_records.initial_members(
             self.rt, tmpl, validated.parameters, pseudo_parameters(info), types

@@ -25,6 +25,7 @@ from flowstack.template.model import (
     Template,
     from_mapping,
     parse,
+    parse_collecting,
 )
 from flowstack.template.parameters import PSEUDO_PARAMETERS, ParameterSchema
 from flowstack.template.resolution import (
@@ -58,6 +59,7 @@ __all__ = [
     "dependency_order",
     "from_mapping",
     "parse",
+    "parse_collecting",
     "resolve_metadata",
     "resolve_outputs",
     "resolve_properties",

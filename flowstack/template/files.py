@@ -28,19 +28,17 @@ def inline(data: Any, files: Mapping[str, Any], path: str = "") -> tuple[Any, li
 def _inline(data: Any, files: Mapping[str, Any], path: str, errors: list[TemplateError]) -> Any:
     if isinstance(data, Mapping):
         if len(data) == 1 and GET_FILE in data:
-            return _contents(data[GET_FILE], files, paths.child(path, GET_FILE), errors, data)
+            return _contents(data[GET_FILE], files, paths.child(path, GET_FILE), errors)
         return {k: _inline(v, files, paths.child(path, k), errors) for k, v in data.items()}
     if isinstance(data, list):
         return [_inline(v, files, paths.item(path, i), errors) for i, v in enumerate(data)]
     return data
 
 
-def _contents(
-    name: Any, files: Mapping[str, Any], where: str, errors: list[TemplateError], call: Any
-) -> Any:
+def _contents(name: Any, files: Mapping[str, Any], where: str, errors: list[TemplateError]) -> Any:
     if not isinstance(name, str) or not name:
         errors.append(TemplateError(where, f"get_file needs a file name, got {kind_of(name)}"))
-        return call
+        return ""  # reported: later checks see text, as they would with the file
     text = files.get(name)
     if not isinstance(text, str):
         given = ", ".join(sorted(files)) or "none"
@@ -51,7 +49,7 @@ def _contents(
                 "the flowstack CLI sends the files a template names, read next to it",
             )
         )
-        return call
+        return ""
     return text
 
 

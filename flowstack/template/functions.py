@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Protocol
 
 from flowstack.exceptions import ResolutionError, TemplateError
 from flowstack.schema.properties import DEFERRED, contains_deferred, kind_of
-from flowstack.template import paths
+from flowstack.template import function_names, paths, versions
 from flowstack.template.versions import FEATURES, Version
 
 SUPPORTED: tuple[str, ...] = ("get_attr", "get_param", "get_resource", "list_join", "str_replace")
@@ -31,26 +31,7 @@ SUPPORTED: tuple[str, ...] = ("get_attr", "get_param", "get_resource", "list_joi
 # Every other function Heat knows in HOT templates (any version), so that a call
 # to one is an error rather than plain data.  Condition-only functions (equals,
 # not, and, or) are data outside `conditions` in Heat too, and stay data here.
-_HEAT_ONLY = frozenset(
-    {
-        "contains",
-        "digest",
-        "filter",
-        "get_file",
-        "if",
-        "list_concat",
-        "list_concat_unique",
-        "make_url",
-        "map_merge",
-        "map_replace",
-        "repeat",
-        "resource_facade",
-        "str_replace_strict",
-        "str_replace_vstrict",
-        "str_split",
-        "yaql",
-    }
-)
+_HEAT_ONLY = frozenset(function_names.HEAT_FUNCTIONS) - frozenset(SUPPORTED)
 _CFN_HINTS = {
     "Ref": "get_resource or get_param",
     "Fn::GetAtt": "get_attr",
@@ -367,6 +348,10 @@ def parse(data: Any, path: str, version: Version, errors: list[TemplateError]) -
             ((key, args),) = data.items()
             if is_function_name(key):
                 return _parse_call(key, args, path, version, errors)
+            intended = function_names.meant(key) if isinstance(key, str) else None
+            if intended is not None:
+                errors.append(_misspelt(key, intended, paths.child(path, key), version))
+                return None
         return {
             key: parse(value, paths.child(path, key), version, errors)
             for key, value in data.items()
@@ -382,12 +367,16 @@ def _parse_call(
     where = paths.child(path, name)
     if name not in SUPPORTED:
         hint = f"; HOT templates use {_CFN_HINTS[name]}" if name in _CFN_HINTS else ""
-        errors.append(
-            TemplateError(
-                where,
-                f"function {name!r} is not supported{hint}; "
-                f"supported functions: {', '.join(SUPPORTED)}",
+        since = function_names.HEAT_FUNCTIONS.get(name, versions.FIRST)
+        if since > version.date:
+            problem = (
+                f"function {name!r} is available from heat_template_version {since} "
+                f"(this is {version}), and flowstack does not support it"
             )
+        else:
+            problem = f"function {name!r} is not supported{hint}"
+        errors.append(
+            TemplateError(where, f"{problem}; supported functions: {', '.join(SUPPORTED)}")
         )
         return None
     parsed = parse(args, where, version, errors)
@@ -396,6 +385,20 @@ def _parse_call(
     except _Shape as exc:
         errors.append(TemplateError(where, f"{name}: {exc}"))
         return None
+
+
+def _misspelt(key: str, intended: str, where: str, version: Version) -> TemplateError:
+    since = function_names.HEAT_FUNCTIONS[intended]
+    newer = (
+        f" (available from heat_template_version {since}; this is {version})"
+        if since > version.date
+        else ""
+    )
+    return TemplateError(
+        where,
+        f"{key!r} is not a function: did you mean {intended!r}?{newer} A map whose only "
+        "key names a function is a call; to keep this map as data, give it another key",
+    )
 
 
 def _is_key(value: Any) -> bool:

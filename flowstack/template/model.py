@@ -89,6 +89,9 @@ class Template:
     resources: dict[str, ResourceDefinition]
     outputs: dict[str, OutputDefinition]
     parameter_groups: tuple[ParameterGroup, ...] = ()
+    #: Paths (``parameters.NAME``, ``resources.NAME``) whose definitions have errors
+    #: already reported: later checks skip them rather than report them again.
+    damaged: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
@@ -123,12 +126,31 @@ def parse(
 
     :raises TemplateInvalid: with every problem found, each with its line.
     """
-    data, lines = loader.load(text, limits)
+    tmpl, errors = parse_collecting(text, files, limits)
+    if errors or tmpl is None:
+        raise TemplateInvalid(errors=errors)
+    return tmpl
+
+
+def parse_collecting(
+    text: str, files: Mapping[str, Any] | None = None, limits: bounds.Limits | None = None
+) -> tuple[Template | None, list[TemplateError]]:
+    """Like :func:`parse`, but return the structure errors with what could be built.
+
+    So that the checks that need resource types and parameter values can run
+    too, and a user gets every error in one answer.  The template is None
+    when nothing could be built (not YAML, not a map, out of bounds);
+    definitions with errors are listed in its ``damaged``.
+    """
+    try:
+        data, lines = loader.load(text, limits)
+    except TemplateInvalid as exc:
+        return None, exc.errors
+    errors: list[TemplateError] = []
     if files is not None:
         data, errors = template_files.inline(data, files)
-        if errors:
-            raise TemplateInvalid(errors=paths.with_lines(errors, lines))
-    return _build(data, lines)
+    tmpl, found = _build(data, lines)
+    return tmpl, paths.with_lines(errors, lines) + found
 
 
 def from_mapping(data: Mapping[str, Any]) -> Template:
@@ -136,10 +158,13 @@ def from_mapping(data: Mapping[str, Any]) -> Template:
 
     :raises TemplateInvalid: with every problem found.
     """
-    return _build(data, {})
+    tmpl, errors = _build(data, {})
+    if errors or tmpl is None:
+        raise TemplateInvalid(errors=errors)
+    return tmpl
 
 
-def _build(data: Any, lines: dict[str, int]) -> Template:
+def _build(data: Any, lines: dict[str, int]) -> tuple[Template | None, list[TemplateError]]:
     version_value = data.get("heat_template_version") if isinstance(data, Mapping) else None
     if isinstance(version_value, datetime.date):  # another YAML loader read an unquoted date
         data = {**data, "heat_template_version": version_value.isoformat()}
@@ -149,7 +174,7 @@ def _build(data: Any, lines: dict[str, int]) -> Template:
             TemplateError("", f"a template must be a map of sections, got {kind_of(data)}")
         )
     if errors:
-        raise TemplateInvalid(errors=paths.with_lines(errors, lines))
+        return None, paths.with_lines(errors, lines)
     _check_sections(data, errors)
     version = _version(data, errors)
     description = data.get("description") or ""
@@ -161,18 +186,48 @@ def _build(data: Any, lines: dict[str, int]) -> Template:
     groups = _parameter_groups(data.get("parameter_groups"), data.get("parameters"), errors)
     resources = _resources(data.get("resources"), version, errors)
     outputs = _outputs(data.get("outputs"), version, errors)
-    if errors:
-        raise TemplateInvalid(errors=paths.with_lines(errors, lines))
-    return Template(
+    damaged = _damaged(errors, data.get("parameters"), resources)
+    tmpl = Template(
         version=version.date,
         description=description,
         parameters=parameters,
         resources=resources,
         outputs=outputs,
         parameter_groups=groups,
+        damaged=damaged,
         _data=copy.deepcopy(dict(data)),
         _lines=lines,
     )
+    return tmpl, paths.with_lines(errors, lines)
+
+
+def _damaged(
+    errors: list[TemplateError], declared: Any, resources: Mapping[str, ResourceDefinition]
+) -> frozenset[str]:
+    """What the errors are about: ``parameters.NAME``, ``resources.NAME`` (its type or
+    shape), or just ``resources.NAME.properties.KEY`` (one property's value)."""
+    found = set()
+    for name in declared if isinstance(declared, Mapping) else ():
+        where = paths.child("parameters", name)
+        if any(paths.is_within(error.path, where) for error in errors):
+            found.add(where)
+    for name, resource in resources.items():
+        where = paths.child("resources", name)
+        properties = paths.child(where, "properties")
+        metadata = paths.child(where, "metadata")
+        for error in errors:
+            if not paths.is_within(error.path, where) or paths.is_within(error.path, metadata):
+                continue
+            key = next(
+                (
+                    k
+                    for k in resource.properties
+                    if paths.is_within(error.path, paths.child(properties, k))
+                ),
+                None,
+            )
+            found.add(paths.child(properties, key) if key is not None else where)
+    return frozenset(found)
 
 
 def _invalid_key(key: Any, valid: tuple[str, ...], unsupported: tuple[str, ...], what: str) -> str:

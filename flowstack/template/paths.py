@@ -34,6 +34,11 @@ def parent(path: str) -> str | None:
     return head if dot else ""
 
 
+def is_within(path: str, ancestor: str) -> bool:
+    """Whether ``path`` is ``ancestor`` or below it."""
+    return path == ancestor or path.startswith((ancestor + ".", ancestor + "["))
+
+
 def line_of(lines: Mapping[str, int], path: str) -> int | None:
     """Line of ``path``, or of its nearest ancestor the loader saw."""
     current: str | None = path

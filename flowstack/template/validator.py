@@ -9,7 +9,7 @@ problem is collected and raised as one :class:`TemplateInvalid`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,6 +72,7 @@ def validate(
     pseudo_parameters: Mapping[str, str],
     custom_constraints: Mapping[str, Callable[[Any], None]] | None = None,
     values_later: bool = False,
+    known_errors: Sequence[TemplateError] = (),
 ) -> ValidatedTemplate:
     """Check a template for a stack; returns what the engine needs to build the flow.
 
@@ -80,16 +81,26 @@ def validate(
     parameters are the properties it gets at run time) the parameters not
     in ``parameter_values`` are unknown, and what needs them waits for run time.
 
+    ``known_errors`` (the template's structure errors, found earlier) are
+    reported with the others; definitions they are about (``template.damaged``)
+    are not checked again, so one mistake gives one error.
+
     :raises TemplateInvalid: with every problem found.
     """
-    errors: list[TemplateError] = []
+    errors: list[TemplateError] = list(known_errors)
     warnings: list[str] = []
-    schemas = template.parameters
+    damaged = {
+        name for name in template.parameters if paths.child("parameters", name) in template.damaged
+    }
+    schemas = {n: s for n, s in template.parameters.items() if n not in damaged}
+    given = {
+        n: v
+        for n, v in (parameter_values or {}).items()
+        if paths.child("parameters", n) not in template.damaged
+    }
     if values_later:  # only the values known now are checked; the others are DEFERRED
-        schemas = {n: s for n, s in schemas.items() if n in (parameter_values or {})}
-    values, found, warned = params.validate_values(
-        schemas, parameter_values or {}, custom_constraints
-    )
+        schemas = {n: s for n, s in schemas.items() if n in given}
+    values, found, warned = params.validate_values(schemas, given, custom_constraints)
     errors.extend(found)
     warnings.extend(warned)
     plugins = _plugins(template, resource_types, errors)
@@ -99,6 +110,9 @@ def validate(
     for name, resource in template.resources.items():
         path = paths.child("resources", name)
         resolved = functions.resolve_each(resource.properties, env, errors)
+        for key in resolved:  # a value whose errors are known: checked when it is fixed
+            if paths.child(paths.child(path, "properties"), key) in template.damaged:
+                resolved[key] = DEFERRED
         functions.resolve_each(resource.metadata, env, errors)
         plugin = plugins.get(name)
         if plugin is None or getattr(plugin, "accepts_any_properties", False):
@@ -130,7 +144,7 @@ def validate(
             )
         )
     if errors:
-        raise TemplateInvalid(errors=template.with_lines(errors))
+        raise TemplateInvalid(errors=list(dict.fromkeys(template.with_lines(errors))))
     return ValidatedTemplate(
         parameters=values,
         hidden=frozenset(n for n, s in template.parameters.items() if s.hidden),
@@ -144,6 +158,8 @@ def _plugins(
 ) -> dict[str, type]:
     plugins: dict[str, type] = {}
     for name, resource in template.resources.items():
+        if paths.child("resources", name) in template.damaged:
+            continue  # its errors are known; its type or properties may be half-parsed
         try:
             plugins[name] = resource_types.get(resource.type)
         except KeyError:
@@ -186,7 +202,8 @@ def _check_references(
         for call in functions.iter_functions(snippet):
             if isinstance(call, functions.GetParam):
                 name = call.parameter
-                if name not in template.parameters and name not in params.PSEUDO_PARAMETERS:
+                known = name in template.parameters or name in params.PSEUDO_PARAMETERS
+                if not known and paths.child("parameters", name) not in template.damaged:
                     errors.append(
                         TemplateError(
                             call.where,

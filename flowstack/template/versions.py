@@ -50,6 +50,7 @@ FEATURES: dict[str, str] = {
     "parameter_tags": "2018-03-02",
 }
 
+FIRST = DATES[0]
 LATEST = DATES[-1]
 
 

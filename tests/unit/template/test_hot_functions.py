@@ -321,3 +321,53 @@ def test_get_attr_of_a_null_value_stays_null(run):
     nothing = {("a", "anything"): None}
     assert value_of(run, "{get_attr: [a, anything, deep, 0]}", attributes=nothing) is None
     assert value_of(run, "{get_attr: [a, x, k, 0]}", attributes={("a", "x"): {"k": None}}) is None
+
+
+# -- misspelt function names --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("get_atrr", "get_attr"),
+        ("get_paramm", "get_param"),
+        ("getAttr", "get_attr"),
+        ("GET-PARAM", "get_param"),
+        ("list_jion", "list_join"),
+        ("str_repalce", "str_replace"),
+        ("get_resourse", "get_resource"),
+    ],
+)
+def test_a_misspelt_function_is_an_error_not_a_literal_map(written, meant, errors_of):
+    text = (
+        "heat_template_version: 2018-08-31\nresources:\n  web: {type: T}\n"
+        f"outputs:\n  ip:\n    value: {{{written}: [web, first_address]}}\n"
+    )
+    (error,) = errors_of(template.parse, text)
+    assert error.path == f"outputs.ip.value.{written}"
+    assert error.line == 6
+    assert f"'{written}' is not a function: did you mean '{meant}'?" in error.message
+
+
+def test_a_misspelt_function_from_a_newer_version_says_since_when(errors_of):
+    text = "heat_template_version: 2015-10-15\noutputs:\n  o: {value: {map_merg: [{}, {}]}}\n"
+    (error,) = errors_of(template.parse, text)
+    assert "did you mean 'map_merge'? (available from heat_template_version 2016-04-08" in (
+        error.message
+    )
+
+
+def test_a_function_of_a_newer_version_says_since_when(errors_of):
+    text = "heat_template_version: 2014-10-16\noutputs:\n  o: {value: {str_split: [',', a]}}\n"
+    (error,) = errors_of(template.parse, text)
+    assert error.message.startswith(
+        "function 'str_split' is available from heat_template_version 2015-10-15 "
+        "(this is 2014-10-16), and flowstack does not support it"
+    )
+
+
+@pytest.mark.parametrize(
+    "key", ["filters", "Filter", "base_url", "get_addr", "user_data", "image_id", "Repeat", "name"]
+)
+def test_maps_with_one_ordinary_key_stay_data(key, run):
+    assert value_of(run, f"{{{key}: [a, b]}}") == {key: ["a", "b"]}

@@ -2,6 +2,7 @@
 
 import textwrap
 
+from flowstack import exceptions as template_exceptions
 from flowstack import template
 
 SECRET = "s3cr3t-VALUE"
@@ -284,3 +285,42 @@ def test_secret_references_are_not_shown_in_property_errors(types, errors_of, ma
     (error,) = errors_of(template.resolve_properties, tpl, "web", context, types)
     assert error.path == "resources.web.properties.count"
     assert SECRET not in str(error)
+
+
+def test_structure_parameter_and_resource_errors_come_in_one_answer(types):
+    text = textwrap.dedent("""
+        heat_template_version: 2018-08-31
+        outputz: {}
+        parameters:
+          count: {type: number, constraints: [{range: {max: 3}}]}
+          broken: {type: text}
+        resources:
+          web:
+            type: OS::Nova::Server
+            properties: {flavor: m1.small, image: cirros, colour: red}
+          db:
+            type: OS::Nova::Servr
+          app:
+            type: OS::Heat::None
+            properties: {size: {get_param: broken}, ip: {get_atrr: [web, first_address]}}
+    """)
+    tpl, structure = template.parse_collecting(text)
+    assert [e.path for e in structure] == [
+        "outputz",
+        "parameters.broken.type",
+        "resources.app.properties.ip.get_atrr",
+    ]
+    try:
+        check(tpl, types, {"count": "7", "broken": "x"}, known_errors=structure)
+    except template_exceptions.TemplateInvalid as exc:
+        found = {(e.path, e.line) for e in exc.errors}
+    else:
+        raise AssertionError("the template is invalid")
+    assert found == {
+        ("outputz", 3),
+        ("parameters.broken.type", 6),
+        ("resources.app.properties.ip.get_atrr", 15),
+        ("parameters.count", 5),
+        ("resources.web.properties.colour", 10),
+        ("resources.db.type", 12),
+    }  # and nothing about 'broken' again, nor about 'app' whose errors are known

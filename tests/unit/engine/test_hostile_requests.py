@@ -119,3 +119,31 @@ def test_an_integer_python_cannot_convert_is_a_template_error(engine: Engine) ->
     assert isinstance(error, exceptions.TemplateInvalid)
     assert "an integer of 5000 characters is too long" in str(error)
     assert "(line 4)" in str(error)
+
+
+def test_every_kind_of_error_comes_in_one_answer(engine: Engine) -> None:
+    text = """
+heat_template_version: 2018-08-31
+outputz: {}
+parameters:
+  count: {type: number, constraints: [{range: {max: 3}}]}
+resources:
+  db: {type: OS::Heat::TestResouce}
+  app:
+    type: OS::Heat::TestResource
+    properties: {value: {get_paramm: count}, colour: red}
+  web:
+    type: server.yaml
+"""
+    with pytest.raises(exceptions.TemplateInvalid) as caught:
+        engine.service.validate_template(engine.ctx, text, {"count": "7"})
+    assert [e.path for e in caught.value.errors] == [
+        "outputz",
+        "resources.app.properties.value.get_paramm",
+        "files.server.yaml",
+        "parameters.count",
+        "resources.db.type",
+        "resources.app.properties.colour",
+    ]
+    assert str(caught.value).startswith("Invalid template (6 errors):")
+    assert "did you mean 'OS::Heat::TestResource'?" in str(caught.value)
