@@ -3,6 +3,8 @@
 The database row is the source of truth between the steps of a resource
 (and across a crash): ``physical_id`` in clear, the plugin's private
 ``data`` and its secret attribute values encrypted in ``secret_data``.
+A resource whose properties draw on a secret keeps all its attributes
+there (:func:`flowstack.template.secrecy.tainted_resources`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from flowstack.db import resources
 from flowstack.resources.base import Resource
 from flowstack.runtime.stack_definitions import StackDefinition
 from flowstack.schema import attributes
+from flowstack.template import secrecy
 
 if TYPE_CHECKING:  # the Runtime imports this module to serve its plugins
     from flowstack.runtime.container import Runtime
@@ -83,6 +86,8 @@ def ready_state(rt: Runtime, plugin: Resource) -> tuple[dict[str, Any], dict[str
             k: v for k, v in values.items() if k not in plugin.secret_attributes()
         }
     secret_names = plugin.secret_attributes()
+    if _derived_from_secrets(rt, plugin):
+        secret_names = frozenset(values)  # any of them may echo a secret property
     public = {k: v for k, v in values.items() if k not in secret_names}
     hidden = {k: v for k, v in values.items() if k in secret_names}
     extra: dict[str, Any] = {_SECRET_ATTRIBUTES: hidden}
@@ -99,6 +104,13 @@ def ready_state(rt: Runtime, plugin: Resource) -> tuple[dict[str, Any], dict[str
         "secret_ref": plugin.secret_reference,
     }
     return columns, result
+
+
+def _derived_from_secrets(rt: Runtime, plugin: Resource) -> bool:
+    """Whether a property of this resource draws on a secret (see template.secrecy)."""
+    stack = rt.stacks.get(plugin.stack.id, plugin.name)
+    tainted = secrecy.tainted_resources(stack.template, rt.types(stack))
+    return plugin.name in tainted
 
 
 def stored_value(rt: Runtime, stack_id: str, name: str, attribute: str | None) -> Any:

@@ -94,6 +94,8 @@ class Template:
     damaged: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    #: What is computed once per template (e.g. which resources are tainted by secrets).
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def to_mapping(self) -> dict[str, Any]:
         """The original data, JSON-safe, for storage; :func:`from_mapping` reads it back."""

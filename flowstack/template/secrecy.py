@@ -1,10 +1,18 @@
-"""Which property values must not be echoed in error messages.
+"""Which values are secret, and which are derived from a secret.
 
-A property whose value comes from a hidden parameter, a secret attribute
-(``Attribute(secret=True)``) or the reference of a type whose reference is
-secret (``secret_reference = True``, e.g. RandomString) is named in errors,
-but its value is not shown: invariant 6 of the design (secrets never appear in logs, events or
-replies) covers the messages this package writes.
+A hidden parameter, a secret attribute (``Attribute(secret=True)``) and the
+reference of a type whose reference is secret (``secret_reference = True``,
+e.g. RandomString) are secrets.  A value computed from one by any function
+(``str_replace``, ``list_join``...) carries the secret as well, and so does
+everything a resource fed with such a value exposes: its attributes may
+echo its properties (``OS::Heat::TestResource``'s ``output`` is its
+``value``).  Such a resource is *tainted*: its attributes are kept with the
+secrets (encrypted, out of flow results and views), and a property drawing
+on them is concealed in messages like a secret one.  Its reference (the
+physical id) is not derived from its properties and stays in clear.
+
+Invariant 6 of the design (secrets never appear in logs, events, replies or
+flow details) rests on this module.
 """
 
 from __future__ import annotations
@@ -19,9 +27,18 @@ if TYPE_CHECKING:
     from flowstack.template.model import Template
     from flowstack.template.validator import ResourceTypes
 
+_TAINTED = "tainted_resources"
 
-def is_sensitive(snippet: Any, template: Template, resource_types: ResourceTypes | None) -> bool:
-    """Whether a parsed snippet draws on a hidden parameter or a secret value of a resource."""
+
+def is_sensitive(
+    snippet: Any,
+    template: Template,
+    resource_types: ResourceTypes | None,
+    tainted: frozenset[str] | None = None,
+) -> bool:
+    """Whether a parsed snippet draws on a secret: a hidden parameter, a secret value
+    of a resource, or an attribute of a tainted resource (``tainted``, by default
+    those of :func:`tainted_resources`)."""
     for call in functions.iter_functions(snippet):
         if isinstance(call, functions.GetParam):
             schema = template.parameters.get(call.parameter)
@@ -34,9 +51,46 @@ def is_sensitive(snippet: Any, template: Template, resource_types: ResourceTypes
             if isinstance(call, functions.GetResource):
                 if getattr(plugin, "secret_reference", False):
                     return True
-            elif is_secret(getattr(plugin, "attributes_schema", {}), call.attribute):
+                continue
+            if is_secret(getattr(plugin, "attributes_schema", {}), call.attribute):
+                return True
+            if tainted is None:
+                tainted = tainted_resources(template, resource_types)
+            if call.resource in tainted:
                 return True
     return False
+
+
+def tainted_resources(template: Template, resource_types: ResourceTypes | None) -> frozenset[str]:
+    """The resources some property of which draws on a secret, directly or through
+    other tainted resources; computed once per template (a stack's resource types
+    do not change)."""
+    memo = template.memo
+    known = memo.get(_TAINTED)
+    if isinstance(known, frozenset):
+        return known
+    none: frozenset[str] = frozenset()
+    found = {
+        name
+        for name, resource in template.resources.items()
+        if any(
+            is_sensitive(p, template, resource_types, none) for p in resource.properties.values()
+        )
+    }
+    readers: dict[str, set[str]] = {}  # resource -> resources whose properties get_attr it
+    for name, resource in template.resources.items():
+        for call in functions.iter_functions(resource.properties):
+            if isinstance(call, functions.GetAttr):
+                readers.setdefault(call.resource, set()).add(name)
+    pending = list(found)
+    while pending:
+        for reader in readers.get(pending.pop(), ()):
+            if reader not in found:
+                found.add(reader)
+                pending.append(reader)
+    tainted = frozenset(found)
+    memo[_TAINTED] = tainted
+    return tainted
 
 
 def _plugin(name: str, template: Template, resource_types: ResourceTypes | None) -> type | None:

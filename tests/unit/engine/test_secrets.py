@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -79,3 +80,79 @@ def test_hidden_value_is_not_echoed_in_validation_errors(engine: Engine) -> None
         )
     assert "parameters.admin_password" in str(caught.value)
     assert "short7" not in str(caught.value)
+
+
+COPIED = """
+heat_template_version: 2018-08-31
+parameters:
+  admin_password: {type: string, hidden: true}
+resources:
+  generated:
+    type: OS::Heat::RandomString
+    properties: {length: 24}
+  config:
+    type: OS::Heat::TestResource
+    properties:
+      value:
+        str_replace:
+          template: "password=$pw token=$tok"
+          params: {$pw: {get_param: admin_password}, $tok: {get_resource: generated}}
+  joined:
+    type: OS::Heat::TestResource
+    properties:
+      value: {list_join: [";", [{get_attr: [config, output]}, "tail"]]}
+  downstream:
+    type: OS::Heat::None
+    properties: {copy: {get_attr: [joined, output]}}
+  public:
+    type: OS::Heat::TestResource
+    properties: {value: plain-text}
+outputs:
+  joined: {value: {get_attr: [joined, output]}}
+  public: {value: {get_attr: [public, output]}}
+"""
+
+
+def test_values_derived_from_secrets_are_as_secret_as_the_secrets(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    stack = engine.create("derived", COPIED, parameters={"admin_password": HIDDEN})
+    assert stack["stack_status"] == "CREATE_COMPLETE"
+    outputs = {o["output_key"]: o["output_value"] for o in stack["outputs"]}
+    # The values still flow where the template sends them...
+    generated = outputs["joined"].split("token=")[1].split(";")[0]
+    assert outputs["joined"] == f"password={HIDDEN} token={generated};tail"
+    assert len(generated) == 24
+    assert outputs["public"] == "plain-text"
+    surfaces: dict[str, object] = {
+        "resource show": [
+            engine.service.show_resource(engine.ctx, "derived", name)
+            for name in ("generated", "config", "joined", "downstream", "public")
+        ],
+        "resource list": engine.service.list_resources(engine.ctx, "derived"),
+    }
+    engine.delete("derived")
+
+    # ...and appear on no surface but the owner's outputs.
+    flows = engine.service.list_flows(engine.ctx, stack=stack["id"])
+    assert {f["operation"] for f in flows} == {"create", "delete"}
+    surfaces.update(
+        {
+            "flow show": [engine.service.show_flow(engine.ctx, f["id"]) for f in flows],
+            "flow graph": [engine.service.flow_graph(engine.ctx, f["id"]) for f in flows],
+            "events": engine.service.list_events(engine.ctx, stack["id"]),
+            "stored rows": _everything_stored(engine),
+            "logs": "\n".join(r.getMessage() for r in caplog.records),
+        }
+    )
+    for surface, shown in surfaces.items():
+        text = shown if isinstance(shown, str) else json.dumps(shown)
+        assert HIDDEN not in text, surface
+        assert generated not in text, surface
+    # What no secret feeds stays visible to operators.
+    (create,) = [
+        engine.service.show_flow(engine.ctx, f["id"]) for f in flows if f["operation"] == "create"
+    ]
+    public = [s for s in create["steps"] if s["name"] == "wait-create:public"]
+    assert public[0]["result"]["attributes"] == {"output": "plain-text"}
