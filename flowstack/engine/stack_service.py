@@ -165,7 +165,12 @@ class StackService:
     def _check_parameters(self, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
         """The parameter values, within ``[engine] max_parameters_size`` as JSON."""
         limit = self.rt.conf.engine.max_parameters_size
-        size = len(json.dumps(parameters or {}, default=str))
+        try:
+            size = len(json.dumps(parameters or {}, default=str))
+        except (ValueError, RecursionError):
+            raise exceptions.InvalidRequest(
+                "the parameter values cannot be read as JSON", field="parameters"
+            ) from None
         if size > limit:
             raise exceptions.InvalidRequest(
                 f"the parameter values take {size} bytes as JSON; the limit is {limit} "
