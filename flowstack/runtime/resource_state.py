@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from flowstack.db import resources
+from flowstack.db import groups, resources
 from flowstack.resources.base import Resource
 from flowstack.runtime.stack_definitions import StackDefinition
 from flowstack.schema import attributes
@@ -107,10 +107,29 @@ def ready_state(rt: Runtime, plugin: Resource) -> tuple[dict[str, Any], dict[str
 
 
 def _derived_from_secrets(rt: Runtime, plugin: Resource) -> bool:
-    """Whether a property of this resource draws on a secret (see template.secrecy)."""
+    """Whether a property of this resource draws on a secret (see template.secrecy).
+
+    A scaling group's members take every property from a hidden parameter of
+    their nested stack (so that the values are stored encrypted): whether they
+    draw on a secret is whether their group does, in the group's own stack.
+    """
     stack = rt.stacks.get(plugin.stack.id, plugin.name)
-    tainted = secrecy.tainted_resources(stack.template, rt.types(stack))
-    return plugin.name in tainted
+    owner = _owning_group(rt, stack)
+    if owner is not None:
+        parent, group = owner
+        return group in secrecy.tainted_resources(parent.template, rt.types(parent))
+    return plugin.name in secrecy.tainted_resources(stack.template, rt.types(stack))
+
+
+def _owning_group(rt: Runtime, stack: StackDefinition) -> tuple[StackDefinition, str] | None:
+    """The stack and name of the scaling group whose members ``stack`` holds, if any."""
+    if stack.parent_id is None:
+        return None
+    parent = rt.stacks.get(stack.parent_id)
+    for name in parent.template.resources:
+        if groups.nested_stack_id(parent.info.id, name) == stack.info.id:
+            return parent, name
+    return None
 
 
 def stored_value(rt: Runtime, stack_id: str, name: str, attribute: str | None) -> Any:
