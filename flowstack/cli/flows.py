@@ -59,7 +59,7 @@ class ListFlows(lister.Lister):
         parser.add_argument(
             "--state",
             metavar="STATE",
-            help="Only flows in this state (PENDING, RUNNING, SUCCESS, REVERTED, FAILURE, "
+            help="Only flows in this state (PENDING, RUNNING, STOPPED, SUCCESS, REVERTED, FAILURE, "
             "QUARANTINED)",
         )
         parser.add_argument("--stack", metavar="NAME_OR_ID", help="Only flows of this stack")

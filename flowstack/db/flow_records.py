@@ -19,6 +19,9 @@ RUNNING = "RUNNING"
 SUCCESS = "SUCCESS"
 REVERTED = "REVERTED"
 FAILURE = "FAILURE"
+# Stopped on purpose by its runner (Ctrl-C in the embedded default), saved at its
+# last step: claimable, but no runner is on its way (flow resume, stack delete).
+STOPPED = "STOPPED"
 # Failed on every attempt: set aside with its history instead of cycling forever.
 QUARANTINED = "QUARANTINED"
 # Given up without finishing: an operator reverted it, or a delete took its stack over.
@@ -156,7 +159,7 @@ def _stalled(before: int, progress_before: int, progress: int, lost: bool) -> in
 
 
 def release(connection: sa.Connection, flow_id: str, owner: str, reason: str) -> bool:
-    """Hand back a flow this runner stopped on purpose (not a failure): PENDING, no owner.
+    """Hand back a flow this runner stopped on purpose (not a failure): STOPPED, no owner.
 
     The epoch is bumped, so the stopped run can write nothing more.  Returns
     whether this owner still held it.
@@ -167,7 +170,7 @@ def release(connection: sa.Connection, flow_id: str, owner: str, reason: str) ->
         .where(_TABLE.c.id == flow_id, _TABLE.c.owner == owner, _TABLE.c.state == RUNNING)
         .values(
             epoch=_TABLE.c.epoch + 1,
-            state=PENDING,
+            state=STOPPED,
             owner=None,
             errors=[*(history or []), _error(owner, reason)],
             updated_at=models.utcnow(),
@@ -242,7 +245,12 @@ def unfinished(connection: sa.Connection) -> Sequence[sa.Row]:
     """Flows neither finished nor quarantined: candidates for the reaper."""
     return connection.execute(
         sa.select(
-            _TABLE.c.id, _TABLE.c.state, _TABLE.c.owner, _TABLE.c.epoch, _TABLE.c.created_at
+            _TABLE.c.id,
+            _TABLE.c.state,
+            _TABLE.c.owner,
+            _TABLE.c.epoch,
+            _TABLE.c.created_at,
+            _TABLE.c.updated_at,
         ).where(_TABLE.c.state.in_((PENDING, RUNNING)))
     ).all()
 

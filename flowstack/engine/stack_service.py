@@ -9,6 +9,7 @@ Every call is scoped by the request context's project.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 import time
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from flows import stack_flows
 from flowstack import exceptions, status, template
 from flowstack.context import RequestContext
-from flowstack.db import events, groups, resources, stacks
+from flowstack.db import events, groups, models, resources, stacks
 from flowstack.db import flow_records as flows
 from flowstack.engine import views
 from flowstack.exceptions import TemplateError
@@ -44,7 +45,7 @@ CustomConstraints = Mapping[str, Callable[[Any], None]]
 class Dispatcher(Protocol):
     """What runs persisted flows (see :mod:`flowstack.execution.dispatch`)."""
 
-    #: True when flows run in this process: a PENDING flow is one nobody runs.
+    #: True when flows run in this process (no workers to wait for).
     in_process: bool
 
     def dispatch(self, flow_id: str) -> None:
@@ -354,15 +355,24 @@ class StackService:
         )
 
     def _unattended(self, connection: Any, flow_id: str) -> bool:
-        """No runner will finish this flow: its owner is gone, or (embedded) none has it."""
+        """No runner will finish this flow: it was stopped, or its runner is gone.
+
+        A PENDING flow is on its way to a runner (a job on the board, or a
+        thread of the process that recorded it); in a process that runs flows
+        itself it counts as lost only once it has waited ``[worker]
+        orphan_grace`` (its process died between recording and running it).
+        """
         flow = connection.execute(
-            sa.select(flows.TABLE.c.state, flows.TABLE.c.owner).where(flows.TABLE.c.id == flow_id)
+            sa.select(flows.TABLE.c.state, flows.TABLE.c.owner, flows.TABLE.c.updated_at).where(
+                flows.TABLE.c.id == flow_id
+            )
         ).first()
-        if flow is None or flow.state in flows.ENDED:
+        if flow is None or flow.state in flows.ENDED or flow.state == flows.STOPPED:
             return True
         if flow.state == flows.PENDING:
-            # Queued for a worker in a deployment; in this process nobody would run it.
-            return self.dispatcher.in_process
+            grace = dt.timedelta(seconds=self.rt.conf.worker.orphan_grace)
+            waited = models.utcnow() - (flow.updated_at or models.utcnow())
+            return self.dispatcher.in_process and waited > grace
         return not owners.runner_alive(self.rt, flow.owner)
 
     def _abandon(self, connection: Any, ctx: RequestContext, flow_id: str, name: str) -> None:

@@ -111,7 +111,7 @@ class LocalEngine:
 
         Each stops as if another runner had taken it over (its fence is
         revoked: it writes and does nothing more), then is handed back
-        PENDING with a note in its history, so that ``flow resume`` (or a
+        STOPPED with a note in its history, so that ``flow resume`` (or a
         ``stack delete``) takes it from its last persisted step.  A flow that
         does not stop within ``timeout`` stays owned by this process; once
         the process is gone, any later command may take it over.

@@ -76,7 +76,7 @@ def test_ctrl_c_stops_the_flow_saved_and_says_how_to_go_on(cli: Cli) -> None:
     assert "flowstack stack delete web" in err
     assert "Traceback" not in err
     [flow] = cli.json("flow", "list", "--stack", "web")
-    assert (flow["state"], flow["owner"]) == ("PENDING", None)
+    assert (flow["state"], flow["owner"]) == ("STOPPED", None)
 
     # The resume continues from the saved step, with the progress of --wait.
     resumed = cli("flow", "resume", flow["id"], "-f", "json")
